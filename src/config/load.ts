@@ -1,0 +1,292 @@
+/**
+ * Loading `lifeboat.yaml`: parse (keeping node positions), resolve references, validate the shape,
+ * check the rules that span several keys, and build the resolved model. Every problem found is
+ * collected and reported together, each as `FILE:LINE:COL path: message`.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { validateDetailed } from 'node-cron';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { parseRecipient, parseRecipientsFile, type Recipient } from '../crypto/keys.ts';
+import { LifeboatError, describeError } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import { formatPath, locate, nearest, type PathSegment } from './locate.ts';
+import type { Config, JobConfig, SiteConfig, SourceConfig } from './model.ts';
+import { SECRET_KEYS, configSchema, type RawConfig, type RawJob, type RawSite, type RawSource } from './schema.ts';
+import { hasReference, isWholeReference, resolveReferences } from './references.ts';
+import { allowedKeys } from './shape.ts';
+
+export interface ConfigIssue {
+  readonly file: string;
+  readonly line?: number;
+  readonly col?: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  const where = i.line === undefined ? i.file : `${i.file}:${i.line}:${i.col}`;
+  return `${where} ${i.path}: ${i.message}`;
+}
+
+export class ConfigError extends LifeboatError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super('CONFIG_INVALID', issues.map(formatIssue).join('\n'));
+    this.issues = issues;
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+class Collector {
+  readonly issues: ConfigIssue[] = [];
+  readonly file: string;
+  private readonly doc: Document;
+  private readonly lines: LineCounter;
+  constructor(file: string, doc: Document, lines: LineCounter) {
+    this.file = file;
+    this.doc = doc;
+    this.lines = lines;
+  }
+  add(path: readonly PathSegment[], message: string, atKey = false): void {
+    const pos = locate(this.doc, this.lines, path, atKey);
+    const p = formatPath(path);
+    if (this.issues.some((i) => i.path === p && i.message === message)) return;
+    this.issues.push({ file: this.file, line: pos?.line, col: pos?.col, path: formatPath(path), message });
+  }
+}
+
+export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : describeError(err);
+    throw new ConfigError([{ file, path: '(file)', message: `cannot read the config file: ${why}` }]);
+  }
+  return parseConfig(text, file, opts);
+}
+
+/** Parses config text; `file` is used for messages and to resolve relative paths. */
+export function parseConfig(text: string, file: string, opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const baseDir = dirname(resolve(file));
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const c = new Collector(file, doc, lines);
+
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = lines.linePos(e.pos[0]);
+      const message =
+        e.code === 'DUPLICATE_KEY'
+          ? `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]).trim())}: each name may appear only once`
+          : `YAML syntax error: ${e.message.split('\n')[0]}`;
+      c.issues.push({ file, line: pos.line, col: pos.col, path: '(yaml)', message });
+    }
+    throw new ConfigError(c.issues);
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ file, line: 1, col: 1, path: '(top level)', message: 'the config must be a YAML mapping' }]);
+  }
+
+  const resolved = resolveAll(raw, [], c, env, baseDir);
+  const parsed = configSchema.safeParse(resolved);
+  if (!parsed.success) {
+    reportZodIssues(parsed.error.issues, resolved, c);
+    throw new ConfigError(c.issues);
+  }
+  const config = buildModel(parsed.data, file, baseDir, c);
+  if (c.issues.length > 0) throw new ConfigError(c.issues);
+  return config;
+}
+
+/** Replaces references in every string; secret keys must be a reference and nothing else. */
+function resolveAll(value: unknown, path: PathSegment[], c: Collector, env: NodeJS.ProcessEnv, baseDir: string): unknown {
+  if (typeof value === 'string') {
+    const key = path[path.length - 1];
+    if (typeof key === 'string' && SECRET_KEYS.has(key) && !isWholeReference(value)) {
+      c.add(path, 'a secret must be a ${env:NAME} or ${file:PATH} reference, never the secret itself');
+      return value;
+    }
+    if (!hasReference(value)) return value;
+    const r = resolveReferences(value, env, baseDir);
+    if (!r.ok) c.add(path, r.message);
+    return r.ok ? r.value : value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveAll(v, [...path, i], c, env, baseDir));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveAll(v, [...path, k], c, env, baseDir)]));
+  }
+  return value;
+}
+
+function reportZodIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, c: Collector): void {
+  for (const issue of issues) {
+    const path = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys(path, raw);
+      for (const key of issue.keys) {
+        const guess = nearest(key, allowed);
+        const hint = guess ? ` (did you mean "${guess}"?)` : allowed.length ? ` (valid keys: ${allowed.join(', ')})` : '';
+        c.add([...path, key], `unknown key "${key}"${hint}`, true);
+      }
+    } else if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined) {
+      c.add(path.slice(0, -1), `missing required key "${String(path[path.length - 1])}"`);
+    } else if (issue.code === 'invalid_key') {
+      c.add(path, `invalid name: ${issue.issues[0]?.message ?? issue.message}`, true);
+    } else {
+      c.add(path, issue.message);
+    }
+  }
+}
+
+function valueAt(doc: unknown, path: readonly PathSegment[]): unknown {
+  let v = doc;
+  for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<PathSegment, unknown>)[seg] : undefined;
+  return v;
+}
+
+function checkCron(expr: string, path: PathSegment[], c: Collector): void {
+  const v = validateDetailed(expr);
+  if (v.valid) return;
+  const detail = v.errors.map((e) => e.message).join('; ');
+  c.add(path, `invalid cron expression ${JSON.stringify(expr)}${detail ? `: ${detail}` : ''}`);
+}
+
+function checkTimezone(tz: string, path: PathSegment[], c: Collector): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    c.add(path, `unknown time zone ${JSON.stringify(tz)} (use an IANA name such as UTC or Europe/Berlin)`);
+  }
+}
+
+function buildRecipients(cfg: RawConfig, baseDir: string, c: Collector): Recipient[] {
+  const out: Recipient[] = [];
+  const seen = new Set<string>();
+  (cfg.encryption.recipients ?? []).forEach((text, i) => {
+    try {
+      const r = parseRecipient(text);
+      if (seen.has(r.text)) c.add(['encryption', 'recipients', i], 'duplicate recipient');
+      seen.add(r.text);
+      out.push(r);
+    } catch (err) {
+      c.add(['encryption', 'recipients', i], describeError(err));
+    }
+  });
+  if (cfg.encryption.recipientsFile !== undefined) {
+    const path = resolve(baseDir, cfg.encryption.recipientsFile);
+    const r = resolveReferences(`\${file:${path}}`, {}, baseDir);
+    if (!r.ok) c.add(['encryption', 'recipientsFile'], r.message.replace('secret file', 'recipients file'));
+    else {
+      try {
+        const list = parseRecipientsFile(r.value, path);
+        if (list.length === 0) c.add(['encryption', 'recipientsFile'], `${path} holds no age recipient`);
+        for (const rec of list) {
+          if (seen.has(rec.text)) continue;
+          seen.add(rec.text);
+          out.push(rec);
+        }
+      } catch (err) {
+        c.add(['encryption', 'recipientsFile'], describeError(err));
+      }
+    }
+  }
+  return out;
+}
+
+function buildSite(name: string, s: RawSite, baseDir: string): SiteConfig {
+  if (s.type === 'fs') return { name, type: 'fs', path: resolve(baseDir, s.path) };
+  const { partSizeMiB, caFile, ...rest } = s;
+  return {
+    ...rest,
+    name,
+    prefix: s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`,
+    partSizeBytes: partSizeMiB * 1024 * 1024,
+    ...(caFile === undefined ? {} : { caFile: resolve(baseDir, caFile) }),
+  };
+}
+
+function siteLocation(s: SiteConfig): string {
+  return s.type === 'fs' ? `fs:${s.path}` : `s3:${s.endpoint ?? 'aws'}/${s.bucket}/${s.prefix}`;
+}
+
+function buildSource(s: RawSource, baseDir: string): SourceConfig {
+  return {
+    type: 'files',
+    paths: s.paths.map((p) => resolve(baseDir, p)),
+    include: s.include ?? [],
+    exclude: s.exclude ?? [],
+    onUnreadable: s.onUnreadable,
+  };
+}
+
+function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c: Collector): JobConfig | undefined {
+  const d = cfg.defaults ?? {};
+  const path = ['jobs', name];
+  // A job's key replaces the same key under `defaults` as a whole (no deep merge).
+  const merged = { ...d, ...raw };
+  const where = (key: keyof RawJob): PathSegment[] => (raw[key] !== undefined ? [...path, key] : ['defaults', key]);
+  if (!raw.source) {
+    c.add(path, 'missing required key "source"');
+    return undefined;
+  }
+  const sites = merged.sites ?? Object.keys(cfg.sites);
+  sites.forEach((s, i) => {
+    if (!(s in cfg.sites)) {
+      const guess = nearest(s, Object.keys(cfg.sites));
+      c.add([...where('sites'), i], `unknown site "${s}"${guess ? ` (did you mean "${guess}"?)` : ` (sites: ${Object.keys(cfg.sites).join(', ')})`}`);
+    }
+    if (sites.indexOf(s) !== i) c.add([...where('sites'), i], `site "${s}" is listed twice`);
+  });
+  const minSites = merged.minSites ?? sites.length;
+  if (minSites > sites.length) c.add(where('minSites'), `minSites is ${minSites} but the job has only ${sites.length} site(s)`);
+  // Defaults' schedule and timezone are checked once, in buildModel.
+  if (raw.schedule !== undefined) checkCron(raw.schedule, [...path, 'schedule'], c);
+  if (raw.timezone !== undefined) checkTimezone(raw.timezone, [...path, 'timezone'], c);
+  return {
+    name,
+    source: buildSource(raw.source, baseDir),
+    sites,
+    minSites,
+    schedule: merged.schedule,
+    timezone: merged.timezone,
+    compressionLevel: merged.compression?.level ?? 3,
+    retention: merged.retention,
+    objectives: {
+      rpoMs: merged.objectives?.rpo === undefined ? undefined : parseDuration(merged.objectives.rpo),
+      rtoMs: merged.objectives?.rto === undefined ? undefined : parseDuration(merged.objectives.rto),
+    },
+    timeoutMs: merged.timeout === undefined ? undefined : parseDuration(merged.timeout),
+  };
+}
+
+function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector): Config {
+  const recipients = buildRecipients(cfg, baseDir, c);
+  const sites = new Map<string, SiteConfig>();
+  const locations = new Map<string, string>();
+  for (const [name, raw] of Object.entries(cfg.sites)) {
+    const site = buildSite(name, raw, baseDir);
+    const loc = siteLocation(site);
+    const other = locations.get(loc);
+    if (other !== undefined) c.add(['sites', name], `site "${name}" is the same location as site "${other}"`, true);
+    locations.set(loc, name);
+    sites.set(name, site);
+  }
+  if (cfg.defaults?.schedule !== undefined) checkCron(cfg.defaults.schedule, ['defaults', 'schedule'], c);
+  if (cfg.defaults?.timezone !== undefined) checkTimezone(cfg.defaults.timezone, ['defaults', 'timezone'], c);
+  const jobs = new Map<string, JobConfig>();
+  for (const [name, raw] of Object.entries(cfg.jobs)) {
+    const job = buildJob(name, raw, cfg, baseDir, c);
+    if (job) jobs.set(name, job);
+  }
+  const identityFile = cfg.encryption.identityFile === undefined ? undefined : resolve(baseDir, cfg.encryption.identityFile);
+  return { file, encryption: { recipients, ...(identityFile === undefined ? {} : { identityFile }) }, sites, jobs };
+}

@@ -1,0 +1,76 @@
+/**
+ * The validated configuration that the rest of Lifeboat reads. Everything here is resolved:
+ * references replaced by their values, relative paths made absolute, defaults merged into jobs,
+ * durations in milliseconds. Nothing below `config/` ever looks at YAML.
+ */
+import type { Recipient } from '../crypto/keys.ts';
+
+export interface FsSiteConfig {
+  readonly name: string;
+  readonly type: 'fs';
+  readonly path: string;
+}
+
+export interface S3SiteConfig {
+  readonly name: string;
+  readonly type: 's3';
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly forcePathStyle: boolean;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly sessionToken?: string;
+  readonly storageClass?: string;
+  readonly caFile?: string;
+  readonly partSizeBytes: number;
+  readonly queueSize: number;
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+}
+
+export type SiteConfig = FsSiteConfig | S3SiteConfig;
+
+export interface FilesSourceConfig {
+  readonly type: 'files';
+  readonly paths: readonly string[];
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  readonly onUnreadable: 'fail' | 'skip';
+}
+
+export type SourceConfig = FilesSourceConfig;
+
+export interface Retention {
+  readonly keepLast?: number;
+  readonly keepHourly?: number;
+  readonly keepDaily?: number;
+  readonly keepWeekly?: number;
+  readonly keepMonthly?: number;
+  readonly keepYearly?: number;
+}
+
+export interface JobConfig {
+  readonly name: string;
+  readonly source: SourceConfig;
+  readonly sites: readonly string[];
+  /** A backup succeeds when it committed on at least this many sites. */
+  readonly minSites: number;
+  readonly schedule?: string;
+  readonly timezone?: string;
+  readonly compressionLevel: number;
+  readonly retention?: Retention;
+  readonly objectives: { readonly rpoMs?: number; readonly rtoMs?: number };
+  readonly timeoutMs?: number;
+}
+
+export interface Config {
+  /** The config file as the user named it, for messages. */
+  readonly file: string;
+  readonly encryption: {
+    readonly recipients: readonly Recipient[];
+    readonly identityFile?: string;
+  };
+  readonly sites: ReadonlyMap<string, SiteConfig>;
+  readonly jobs: ReadonlyMap<string, JobConfig>;
+}

@@ -1,0 +1,120 @@
+/**
+ * The shape of `lifeboat.yaml`, as zod schemas over the parsed YAML (after `${env:}`/`${file:}`
+ * references are resolved). Every object is strict: an unknown key is an error, because a typo
+ * must never be silently ignored. Names may grow; they never change (a user-facing contract).
+ *
+ * Cross-field rules (a job naming an unknown site, minSites larger than the site list, paths) are
+ * checked in load.ts, where the whole document is known.
+ */
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: 'must be 1-63 characters of a-z, 0-9, "-" or "_", starting with a letter or digit' });
+
+const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+
+export const fsSiteSchema = z.strictObject({
+  type: z.literal('fs'),
+  path: nonEmpty,
+});
+
+export const s3SiteSchema = z.strictObject({
+  type: z.literal('s3'),
+  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  region: nonEmpty.default('us-east-1'),
+  bucket: nonEmpty,
+  prefix: z.string().default(''),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: nonEmpty.optional(),
+  secretAccessKey: nonEmpty.optional(),
+  sessionToken: nonEmpty.optional(),
+  storageClass: nonEmpty.optional(),
+  caFile: nonEmpty.optional(),
+  /** Multipart part size in MiB: memory per upload is partSize × queueSize. */
+  partSizeMiB: z.int().min(5).max(5120).default(16),
+  queueSize: z.int().min(1).max(16).default(2),
+  objectLock: z
+    .strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+      days: z.int().min(1),
+    })
+    .optional(),
+});
+
+export const siteSchema = z.discriminatedUnion('type', [fsSiteSchema, s3SiteSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'unknown site type (expected "fs" or "s3")' : undefined),
+});
+
+export const filesSourceSchema = z.strictObject({
+  type: z.literal('files'),
+  paths: z.array(nonEmpty).min(1, { error: 'needs at least one path' }),
+  include: z.array(nonEmpty).optional(),
+  exclude: z.array(nonEmpty).optional(),
+  onUnreadable: z.enum(['fail', 'skip']).default('fail'),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files")' : undefined),
+});
+
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, { error: 'must be a duration such as 90s, 15m, 6h or 7d' });
+
+const count = z.int().min(0);
+export const retentionSchema = z.strictObject({
+  keepLast: count.optional(),
+  keepHourly: count.optional(),
+  keepDaily: count.optional(),
+  keepWeekly: count.optional(),
+  keepMonthly: count.optional(),
+  keepYearly: count.optional(),
+});
+
+/** Every job key except `source` may also be set under `defaults`. */
+const jobSettings = {
+  sites: z.array(name).min(1, { error: 'needs at least one site' }),
+  minSites: z.int().min(1),
+  schedule: nonEmpty,
+  timezone: nonEmpty,
+  compression: z.strictObject({ level: z.int().min(1).max(19).default(3) }),
+  retention: retentionSchema,
+  objectives: z.strictObject({ rpo: duration.optional(), rto: duration.optional() }),
+  timeout: duration,
+};
+
+export const defaultsSchema = z.strictObject(jobSettings).partial();
+export const jobSchema = z.strictObject({ source: sourceSchema, ...jobSettings }).partial({
+  sites: true,
+  minSites: true,
+  schedule: true,
+  timezone: true,
+  compression: true,
+  retention: true,
+  objectives: true,
+  timeout: true,
+});
+
+export const encryptionSchema = z
+  .strictObject({
+    recipients: z.array(nonEmpty).optional(),
+    recipientsFile: nonEmpty.optional(),
+    identityFile: nonEmpty.optional(),
+  })
+  .refine((e) => (e.recipients?.length ?? 0) > 0 || e.recipientsFile !== undefined, {
+    error: 'needs "recipients" or "recipientsFile": backups are encrypted to age recipients',
+  });
+
+export const configSchema = z.strictObject({
+  encryption: encryptionSchema,
+  sites: z.record(name, siteSchema).refine((s) => Object.keys(s).length > 0, { error: 'needs at least one site' }),
+  defaults: defaultsSchema.optional(),
+  jobs: z.record(name, jobSchema).refine((j) => Object.keys(j).length > 0, { error: 'needs at least one job' }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawSite = z.infer<typeof siteSchema>;
+export type RawSource = z.infer<typeof sourceSchema>;
+export type RawJob = z.infer<typeof jobSchema>;
+
+/** Keys whose values are secrets: they must be references, and are never logged. */
+export const SECRET_KEYS = new Set(['secretAccessKey', 'sessionToken', 'password']);

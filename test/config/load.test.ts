@@ -1,0 +1,148 @@
+import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity } from '../../src/crypto/keys.ts';
+import { ConfigError, parseConfig, loadConfig } from '../../src/config/load.ts';
+
+const recipient = generateIdentity().recipient;
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lifeboat-config-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function config(body: string): string {
+  return `encryption:
+  recipients: [${recipient}]
+sites:
+  a: { type: fs, path: ./site-a }
+  b: { type: fs, path: ./site-b }
+${body}`;
+}
+
+const job = `jobs:
+  docs:
+    source: { type: files, paths: [./data] }
+    schedule: "0 * * * *"
+`;
+
+function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(text, join(dir ?? '/tmp', 'lifeboat.yaml'), { env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.line}:${i.col} ${i.path}: ${i.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('config: a valid file', () => {
+  it('resolves paths against the config folder and merges defaults into jobs', () => {
+    const cfg = parseConfig(config(`defaults:\n  minSites: 1\n  retention: { keepLast: 3 }\n${job}`), join(dir, 'lifeboat.yaml'), { env: {} });
+    const j = cfg.jobs.get('docs')!;
+    expect(j.sites).toEqual(['a', 'b']);
+    expect(j.minSites).toBe(1);
+    expect(j.retention).toEqual({ keepLast: 3 });
+    expect(j.source.paths).toEqual([join(dir, 'data')]);
+    expect(cfg.sites.get('a')).toMatchObject({ type: 'fs', path: join(dir, 'site-a') });
+  });
+
+  it('resolves ${env:} and ${file:} references', async () => {
+    await writeFile(join(dir, 'secret'), 's3cr3t\n');
+    const text = config(job).replace(
+      '  b: { type: fs, path: ./site-b }',
+      '  b: { type: s3, bucket: bk, endpoint: "http://127.0.0.1:1", accessKeyId: "${env:KEY_ID}", secretAccessKey: "${file:./secret}" }',
+    );
+    const cfg = parseConfig(text, join(dir, 'lifeboat.yaml'), { env: { KEY_ID: 'AKID' } });
+    expect(cfg.sites.get('b')).toMatchObject({ accessKeyId: 'AKID', secretAccessKey: 's3cr3t' });
+  });
+});
+
+describe('config: every error names file, line, column and path', () => {
+  it('a YAML syntax error', () => {
+    expect(issuesOf('sites: [a\njobs: {')[0]).toMatch(/^\d+:\d+ \(yaml\): YAML syntax error/);
+  });
+
+  it('an unknown key, suggesting the nearest valid one', () => {
+    const issues = issuesOf(config(job.replace('schedule:', 'schedul:')));
+    expect(issues).toEqual(['9:5 jobs.docs.schedul: unknown key "schedul" (did you mean "schedule"?)']);
+  });
+
+  it('an unknown key inside a source, suggesting from that source type', () => {
+    const issues = issuesOf(config(job.replace('paths: [./data]', 'paths: [./data], exclud: ["*.tmp"]')));
+    expect(issues).toEqual(['8:45 jobs.docs.source.exclud: unknown key "exclud" (did you mean "exclude"?)']);
+  });
+
+  it('a missing environment variable', () => {
+    const text = config(job).replace('  b: { type: fs, path: ./site-b }', '  b: { type: s3, bucket: x, secretAccessKey: "${env:NOPE_SECRET}" }');
+    expect(issuesOf(text)).toEqual(['5:46 sites.b.secretAccessKey: environment variable NOPE_SECRET is not set']);
+  });
+
+  it('an unreadable secret file', async () => {
+    const text = config(job).replace('  b: { type: fs, path: ./site-b }', '  b: { type: s3, bucket: x, secretAccessKey: "${file:./missing-secret}" }');
+    expect(issuesOf(text)[0]).toMatch(/^5:46 sites\.b\.secretAccessKey: cannot read secret file .*missing-secret: no such file$/);
+    if (process.getuid?.() !== 0) {
+      await writeFile(join(dir, 'locked'), 'x');
+      await chmod(join(dir, 'locked'), 0);
+      const locked = text.replace('missing-secret', 'locked');
+      expect(issuesOf(locked)[0]).toMatch(/permission denied/);
+    }
+  });
+
+  it('an inline secret', () => {
+    const text = config(job).replace('  b: { type: fs, path: ./site-b }', '  b: { type: s3, bucket: x, secretAccessKey: hunter2 }');
+    const issues = issuesOf(text);
+    expect(issues).toEqual(['5:46 sites.b.secretAccessKey: a secret must be a ${env:NAME} or ${file:PATH} reference, never the secret itself']);
+    expect(issues.join()).not.toContain('hunter2');
+  });
+
+  it('a job naming an unknown site', () => {
+    const issues = issuesOf(config(job.replace('    schedule', '    sites: [a, c]\n    schedule')));
+    expect(issues).toEqual(['9:16 jobs.docs.sites[1]: unknown site "c" (did you mean "a"?)']);
+  });
+
+  it('an invalid cron expression', () => {
+    const issues = issuesOf(config(job.replace('"0 * * * *"', '"61 * * * *"')));
+    expect(issues[0]).toMatch(/^9:15 jobs\.docs\.schedule: invalid cron expression "61 \* \* \* \*"/);
+  });
+
+  it('an invalid age recipient', () => {
+    const issues = issuesOf(config(job).replace(recipient, 'age1notakey'));
+    expect(issues[0]).toMatch(/^2:16 encryption\.recipients\[0\]: invalid age recipient/);
+  });
+
+  it('duplicate names', () => {
+    const issues = issuesOf(config(job).replace('  b: { type: fs, path: ./site-b }', '  a: { type: fs, path: ./site-c }'));
+    expect(issues).toEqual(['5:3 (yaml): duplicate key "a": each name may appear only once']);
+  });
+
+  it('two sites at the same location', () => {
+    const issues = issuesOf(config(job).replace('./site-b', './site-a'));
+    expect(issues).toEqual(['5:3 sites.b: site "b" is the same location as site "a"']);
+  });
+
+  it('a value of the wrong type', () => {
+    const issues = issuesOf(config(job.replace('    schedule', '    compression: { level: high }\n    schedule')));
+    expect(issues).toEqual(['9:27 jobs.docs.compression.level: Invalid input: expected number, received string']);
+  });
+
+  it('minSites larger than the site list', () => {
+    const issues = issuesOf(config(job.replace('    schedule', '    minSites: 3\n    schedule')));
+    expect(issues).toEqual(['9:15 jobs.docs.minSites: minSites is 3 but the job has only 2 site(s)']);
+  });
+
+  it('a missing required key and an unknown source type', () => {
+    expect(issuesOf(config('jobs:\n  x: { schedule: "* * * * *" }\n'))).toEqual(['7:6 jobs.x: missing required key "source"']);
+    expect(issuesOf(config('jobs:\n  x: { source: { type: oracle } }\n'))[0]).toMatch(/^7:24 jobs\.x\.source\.type: unknown source type/);
+  });
+
+  it('a config file that does not exist', async () => {
+    await expect(loadConfig(join(dir, 'nope.yaml'))).rejects.toThrow(/nope\.yaml \(file\): cannot read the config file: file not found/);
+  });
+
+  it('collects several errors in one pass', () => {
+    const text = config(job.replace('schedule:', 'schedul:')).replace('./site-b', './site-a');
+    expect(issuesOf(text).length).toBeGreaterThanOrEqual(1);
+  });
+});
