@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'SITE_AUTH'
   | 'SITE_ERROR'
   | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'DUMP_FAILED'
   | 'RESTORE_FAILED'
   | 'INTEGRITY'
@@ -42,4 +43,9 @@ export function isLifeboatError(err: unknown, code?: ErrorCode): err is Lifeboat
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** The error code list grows here; sites use these. */
+export function siteError(site: string, code: ErrorCode, reason: string, opts: { permanent?: boolean; cause?: unknown } = {}): LifeboatError {
+  return new LifeboatError(code, `site "${site}": ${reason}`, opts);
 }

@@ -1,0 +1,161 @@
+/**
+ * A site in a local directory (or any mounted filesystem). Objects are files under the root;
+ * a put streams into a hidden temporary file beside the target, fsyncs it, then renames (or, with
+ * ifNoneMatch, hard-links, which fails atomically when the name exists) and fsyncs the directory.
+ * So a crash leaves at most a hidden temporary file, which list() ignores and sweep() removes.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LifeboatError, describeError, siteError } from '../../errors.ts';
+import type { ObjectInfo, PutOptions, Site } from '../site.ts';
+
+const TMP_MARK = '.lifeboat-tmp-';
+
+export function checkKey(site: string, key: string): void {
+  const bad =
+    key === '' || key.startsWith('/') || key.includes('\\') || key.includes('\0') || key.split('/').some((s) => s === '' || s === '.' || s === '..');
+  if (bad) throw siteError(site, 'SITE_ERROR', `refusing the unsafe object key ${JSON.stringify(key)}`);
+}
+
+export class FsSite implements Site {
+  readonly name: string;
+  readonly root: string;
+  readonly location: string;
+
+  constructor(name: string, root: string) {
+    this.name = name;
+    this.root = root;
+    this.location = root;
+  }
+
+  private path(key: string): string {
+    checkKey(this.name, key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  private fail(op: string, key: string, err: unknown): LifeboatError {
+    if (err instanceof LifeboatError) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return siteError(this.name, 'NOT_FOUND', `${key}: not found`);
+    if (code === 'EEXIST') return siteError(this.name, 'CONFLICT', `${key}: already exists`);
+    if ((err as Error).name === 'AbortError') return new LifeboatError('ABORTED', `site "${this.name}": ${op} ${key} aborted`);
+    const permanent = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'ENOTDIR';
+    const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : describeError(err);
+    return siteError(this.name, 'SITE_ERROR', `${op} ${key} in ${this.root} failed: ${why}`, { permanent, cause: err });
+  }
+
+  async put(key: string, body: Readable, o: PutOptions = {}): Promise<{ bytes: number }> {
+    const target = this.path(key);
+    const tmp = join(dirname(target), `${TMP_MARK}${randomBytes(6).toString('hex')}`);
+    let bytes = 0;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      const counter = new Transform({
+        transform(chunk: Buffer, _e, cb) {
+          bytes += chunk.length;
+          o.onProgress?.(bytes);
+          cb(null, chunk);
+        },
+      });
+      // `flush: true` fsyncs the file before the stream closes it.
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 });
+      await pipeline(body, counter, out, o.signal ? { signal: o.signal } : {});
+      if (o.ifNoneMatch) {
+        await link(tmp, target);
+        await unlink(tmp);
+      } else {
+        await rename(tmp, target);
+      }
+      await syncDir(dirname(target));
+      return { bytes };
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      body.destroy();
+      throw this.fail('writing', key, err);
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.path(key);
+    try {
+      const fh = await open(path, 'r');
+      return createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+    } catch (err) {
+      throw this.fail('reading', key, err);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const s = await stat(this.path(key));
+      return s.isFile() ? { key, size: s.size, modified: s.mtime } : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw this.fail('checking', key, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Start at the deepest directory the prefix names, then filter by the full prefix.
+    const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = dirPart === '' ? this.root : join(this.root, ...dirPart.split('/'));
+    for await (const rel of walk(start, dirPart)) {
+      if (!rel.startsWith(prefix)) continue;
+      try {
+        const s = await stat(join(this.root, ...rel.split('/')));
+        yield { key: rel, size: s.size, modified: s.mtime };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('listing', rel, err);
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('deleting', key, err);
+    }
+  }
+
+  /** Removes temporary files that a crashed put left under `prefix`'s folder; returns how many. */
+  async sweepIncomplete(prefix: string): Promise<number> {
+    const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = dirPart === '' ? this.root : join(this.root, ...dirPart.split('/'));
+    let removed = 0;
+    for await (const rel of walk(start, dirPart, true)) {
+      await rm(join(this.root, ...rel.split('/')), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+}
+
+async function* walk(dir: string, rel: string, tempsOnly = false): AsyncIterable<string> {
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw err;
+  }
+  for await (const entry of handle) {
+    const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory()) yield* walk(join(dir, entry.name), childRel, tempsOnly);
+    else if (entry.isFile() && entry.name.startsWith(TMP_MARK) === tempsOnly) yield childRel;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
