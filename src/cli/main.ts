@@ -1,7 +1,68 @@
+/**
+ * The `lifeboat` command line. One file per command under commands/; this file wires them up and
+ * turns outcomes into exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration.
+ * Errors are printed as messages, never stack traces (set LIFEBOAT_DEBUG=1 to see one).
+ */
+import { Command, CommanderError } from 'commander';
+import { LifeboatError, type ErrorCode } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import * as backupCmd from './commands/backup.ts';
+import * as configCmd from './commands/config-check.ts';
+import * as keygenCmd from './commands/keygen.ts';
+import * as restoreCmd from './commands/restore.ts';
+import * as snapshotsCmd from './commands/snapshots.ts';
+import { createOut, type Out } from './output.ts';
+
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID']);
+
+export function exitCodeFor(err: unknown): number {
+  return err instanceof LifeboatError && USAGE_CODES.has(err.code) ? 2 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.length === 0) {
-    process.stdout.write('Usage: lifeboat <command>\n');
-    return 0;
+  let code = 0;
+  const program = new Command('lifeboat')
+    .description('Encrypted multi-site backups with restore drills and measured RPO/RTO')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const run = async (fn: (out: Out, signal: AbortSignal) => Promise<number>): Promise<void> => {
+    const json = argv.includes('--json');
+    const out = createOut(json);
+    const ac = new AbortController();
+    const onSignal = (): void => {
+      out.info('interrupted: stopping and cleaning up (press Ctrl-C again to exit at once)');
+      ac.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      code = await fn(out, ac.signal);
+    } catch (err) {
+      if (process.env.LIFEBOAT_DEBUG) console.error(err);
+      out.error(err instanceof LifeboatError ? err : new Error(`internal error: ${(err as Error)?.message ?? String(err)}`));
+      code = exitCodeFor(err);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  };
+
+  for (const cmd of [backupCmd, snapshotsCmd, restoreCmd, keygenCmd, configCmd]) cmd.register(program, run);
+
+  if (argv.length === 0) {
+    program.outputHelp();
+    return 2;
   }
-  return 2;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    throw err;
+  }
+  return code;
 }

@@ -1,0 +1,90 @@
+/**
+ * The catalog: which snapshots exist, derived from the sites alone (no local database). A snapshot
+ * exists on a site when its manifest does; a payload without a manifest is an interrupted upload,
+ * never a snapshot. Some stores list a new object a moment after writing it, so a manifest that is
+ * not listed yet is simply not seen yet — never treated as missing data.
+ */
+import { buffer } from 'node:stream/consumers';
+import { LifeboatError, describeError } from '../errors.ts';
+import type { Site } from '../sites/site.ts';
+import { manifestKey, parseSnapshotKey, snapshotsPrefix } from './layout.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+
+export interface SiteSnapshot {
+  readonly site: string;
+  readonly manifest: Manifest;
+  /** Size of the payload object as listed, if it was listed. */
+  readonly payloadSize?: number;
+}
+
+export interface SnapshotEntry {
+  readonly id: string;
+  /** The manifest from the first site (in the order asked) that holds the snapshot. */
+  readonly manifest: Manifest;
+  /** Sites holding a committed copy, in the order asked. */
+  readonly sites: string[];
+}
+
+export interface SiteListing {
+  readonly site: string;
+  readonly snapshots: SiteSnapshot[];
+  /** Snapshot ids whose manifest could not be read or was invalid, with the reason. */
+  readonly damaged: { id: string; reason: string }[];
+  /** Set when the site could not be listed at all. */
+  readonly error?: LifeboatError;
+}
+
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+export async function readManifest(site: Site, job: string, id: string): Promise<Manifest> {
+  const key = manifestKey(job, id);
+  const stream = await site.get(key);
+  const body = await buffer(stream);
+  if (body.length > MAX_MANIFEST_BYTES) throw new LifeboatError('INTEGRITY', `site "${site.name}": ${key} is too large to be a manifest`);
+  return parseManifest(body.toString('utf8'), `site "${site.name}": ${key}`, { job, id });
+}
+
+/** Lists the committed snapshots of a job on one site, newest first. */
+export async function listSite(site: Site, job: string): Promise<SiteListing> {
+  const manifests = new Set<string>();
+  const payloadSizes = new Map<string, number>();
+  try {
+    for await (const obj of site.list(snapshotsPrefix(job))) {
+      const k = parseSnapshotKey(job, obj.key);
+      if (k?.file === 'manifest') manifests.add(k.id);
+      if (k?.file === 'payload') payloadSizes.set(k.id, obj.size);
+    }
+  } catch (err) {
+    const e = err instanceof LifeboatError ? err : new LifeboatError('SITE_ERROR', `site "${site.name}": ${describeError(err)}`, { permanent: false });
+    return { site: site.name, snapshots: [], damaged: [], error: e };
+  }
+  const snapshots: SiteSnapshot[] = [];
+  const damaged: { id: string; reason: string }[] = [];
+  const ids = [...manifests].sort().reverse();
+  // Read manifests a few at a time: a site may hold thousands.
+  for (let i = 0; i < ids.length; i += 16) {
+    const batch = ids.slice(i, i + 16);
+    const results = await Promise.allSettled(batch.map((id) => readManifest(site, job, id)));
+    results.forEach((r, j) => {
+      const id = batch[j]!;
+      if (r.status === 'fulfilled') {
+        const size = payloadSizes.get(id);
+        snapshots.push({ site: site.name, manifest: r.value, ...(size === undefined ? {} : { payloadSize: size }) });
+      } else damaged.push({ id, reason: describeError(r.reason) });
+    });
+  }
+  return { site: site.name, snapshots, damaged };
+}
+
+/** Merges per-site listings into one list of snapshots, newest first. */
+export function mergeListings(listings: readonly SiteListing[]): SnapshotEntry[] {
+  const byId = new Map<string, SnapshotEntry>();
+  for (const l of listings) {
+    for (const s of l.snapshots) {
+      const e = byId.get(s.manifest.snapshotId);
+      if (e) e.sites.push(l.site);
+      else byId.set(s.manifest.snapshotId, { id: s.manifest.snapshotId, manifest: s.manifest, sites: [l.site] });
+    }
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}

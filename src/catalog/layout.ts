@@ -1,0 +1,62 @@
+/**
+ * The key layout of a repository on a site — the only place that builds or parses keys.
+ *
+ *     lifeboat.json                                       repository marker {format, createdAt}
+ *     jobs/{job}/snapshots/{snapshotId}/payload.{ext}.zst.age
+ *     jobs/{job}/snapshots/{snapshotId}/manifest.json     written last: its presence commits the snapshot
+ *     jobs/{job}/drills/{drillId}.json                    drill reports
+ *     locks/{job}.json                                    leases
+ *
+ * The site adds its own prefix (an S3 prefix or a directory) in front of these keys.
+ */
+export const REPOSITORY_FORMAT = 1;
+export const MARKER_KEY = 'lifeboat.json';
+
+export type PayloadExt = 'tar' | 'pgdump' | 'sql' | 'sqlite' | 'bin';
+export const PAYLOAD_EXTS: readonly PayloadExt[] = ['tar', 'pgdump', 'sql', 'sqlite', 'bin'];
+
+const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[a-z0-9]{6}$/;
+
+export function isSnapshotId(id: string): boolean {
+  return SNAPSHOT_ID.test(id);
+}
+
+export function snapshotsPrefix(job: string): string {
+  return `jobs/${job}/snapshots/`;
+}
+
+export function snapshotPrefix(job: string, id: string): string {
+  return `${snapshotsPrefix(job)}${id}/`;
+}
+
+export function manifestKey(job: string, id: string): string {
+  return `${snapshotPrefix(job, id)}manifest.json`;
+}
+
+export function payloadKey(job: string, id: string, ext: PayloadExt): string {
+  return `${snapshotPrefix(job, id)}payload.${ext}.zst.age`;
+}
+
+export function drillsPrefix(job: string): string {
+  return `jobs/${job}/drills/`;
+}
+
+export function lockKey(job: string): string {
+  return `locks/${job}.json`;
+}
+
+export interface ParsedSnapshotKey {
+  readonly id: string;
+  readonly file: 'manifest' | 'payload' | 'other';
+}
+
+/** Parses a key listed under snapshotsPrefix(job); undefined for keys that are not ours. */
+export function parseSnapshotKey(job: string, key: string): ParsedSnapshotKey | undefined {
+  const prefix = snapshotsPrefix(job);
+  if (!key.startsWith(prefix)) return undefined;
+  const [id, name, ...rest] = key.slice(prefix.length).split('/');
+  if (id === undefined || !isSnapshotId(id) || name === undefined || rest.length > 0) return undefined;
+  if (name === 'manifest.json') return { id, file: 'manifest' };
+  if (/^payload\.[a-z]+\.zst\.age$/.test(name)) return { id, file: 'payload' };
+  return { id, file: 'other' };
+}

@@ -1,0 +1,71 @@
+/**
+ * The snapshot manifest: a JSON document written after the payload, whose presence commits the
+ * snapshot on that site. It holds no secrets — only facts needed to find, check and restore the
+ * payload, and to tell a human what the snapshot is. Manifests read from a site are untrusted
+ * input: parsed strictly, and the payload key must be the one the layout gives for the id.
+ *
+ * Format 1. New optional fields may be added; a change that old readers would misread needs a new
+ * format number, and readers refuse formats newer than they know.
+ */
+import { z } from 'zod';
+import { LifeboatError } from '../errors.ts';
+import { PAYLOAD_EXTS, isSnapshotId, payloadKey } from './layout.ts';
+
+export const MANIFEST_FORMAT = 1;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const bytes = z.int().min(0);
+const fact = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]);
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  job: z.string().min(1),
+  snapshotId: z.string().refine(isSnapshotId),
+  /** When the dump started: the recovery point this snapshot represents. */
+  createdAt: z.iso.datetime(),
+  completedAt: z.iso.datetime(),
+  source: z.object({ kind: z.string(), facts: z.record(z.string(), fact) }),
+  payload: z.object({
+    key: z.string(),
+    ext: z.enum(PAYLOAD_EXTS),
+    plaintext: z.object({ bytes, sha256 }),
+    ciphertext: z.object({ bytes, sha256 }),
+    compression: z.object({ algorithm: z.literal('zstd'), level: z.int() }),
+    encryption: z.object({ algorithm: z.literal('age-v1'), recipients: z.array(z.string()).min(1) }),
+  }),
+  timings: z.object({ dumpSeconds: z.number().min(0), totalSeconds: z.number().min(0) }),
+  producer: z.object({ name: z.string(), version: z.string(), host: z.string() }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export function serializeManifest(m: Manifest): Buffer {
+  return Buffer.from(`${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** Parses a manifest read from `where`; throws INTEGRITY with a reason when it is not valid. */
+export function parseManifest(text: string, where: string, expect: { job: string; id: string }): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new LifeboatError('INTEGRITY', `${where}: the manifest is not valid JSON`);
+  }
+  const format = (json as { format?: unknown })?.format;
+  if (typeof format === 'number' && format > MANIFEST_FORMAT) {
+    throw new LifeboatError('INTEGRITY', `${where}: manifest format ${format} is newer than this Lifeboat understands (${MANIFEST_FORMAT}); upgrade Lifeboat`);
+  }
+  const r = manifestSchema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new LifeboatError('INTEGRITY', `${where}: invalid manifest (${first?.path.join('.') || 'root'}: ${first?.message ?? 'invalid'})`);
+  }
+  const m = r.data;
+  if (m.job !== expect.job || m.snapshotId !== expect.id) {
+    throw new LifeboatError('INTEGRITY', `${where}: the manifest describes ${m.job}/${m.snapshotId}, not ${expect.job}/${expect.id}`);
+  }
+  if (m.payload.key !== payloadKey(m.job, m.snapshotId, m.payload.ext)) {
+    throw new LifeboatError('INTEGRITY', `${where}: the manifest names an unexpected payload key`);
+  }
+  return m;
+}

@@ -1,0 +1,22 @@
+/** `lifeboat config check`: validate a config file; exit 0 with a summary, or 2 with every error. */
+import type { Command } from 'commander';
+import { load } from '../config-path.ts';
+import type { Out } from '../output.ts';
+
+export function register(program: Command, run: (fn: (out: Out) => Promise<number>) => Promise<void>): void {
+  const config = program.command('config').description('work with the configuration file');
+  config
+    .command('check')
+    .description('validate the config file and report every problem with its location')
+    .option('-c, --config <file>', 'config file (default: ./lifeboat.yaml, then config/lifeboat.yaml)')
+    .option('--json', 'machine-readable output')
+    .action((o: { config?: string; json?: boolean }) =>
+      run(async (out) => {
+        const cfg = await load(o.config);
+        const jobs = [...cfg.jobs.keys()];
+        const summary = `${cfg.file}: OK — ${cfg.sites.size} site(s), ${jobs.length} job(s) (${jobs.join(', ')}), ${cfg.encryption.recipients.length} recipient(s)`;
+        out.result(summary, { ok: true, file: cfg.file, sites: [...cfg.sites.keys()], jobs });
+        return 0;
+      }),
+    );
+}

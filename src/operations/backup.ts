@@ -1,0 +1,86 @@
+/**
+ * The backup operation: prepare each site (repository marker, leftovers of interrupted uploads),
+ * stream one snapshot to every reachable site, and judge the result against `minSites`.
+ */
+import type { Manifest } from '../catalog/manifest.ts';
+import { snapshotsPrefix } from '../catalog/layout.ts';
+import { ensureRepository } from '../catalog/repository.ts';
+import { newSnapshotId } from '../catalog/snapshot-id.ts';
+import { LifeboatError, describeError } from '../errors.ts';
+import { backupPipeline } from '../pipeline/backup.ts';
+import type { Site } from '../sites/site.ts';
+import { createSource } from '../sources/registry.ts';
+import type { Context } from './context.ts';
+
+export interface BackupReport {
+  readonly job: string;
+  readonly snapshotId: string;
+  /** True when the snapshot committed on at least minSites sites. */
+  readonly ok: boolean;
+  readonly minSites: number;
+  readonly committed: string[];
+  readonly failed: { site: string; error: string }[];
+  readonly manifest?: Manifest;
+  readonly seconds: number;
+}
+
+export interface BackupOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
+}
+
+export async function backup(ctx: Context, jobName: string, o: BackupOptions = {}): Promise<BackupReport> {
+  const job = ctx.job(jobName);
+  const started = Date.now();
+  const signal = o.signal ?? new AbortController().signal;
+  const snapshotId = newSnapshotId();
+  const failed: { site: string; error: string }[] = [];
+
+  // Sites that cannot even be prepared are out of this run; the others go ahead if enough remain.
+  const ready: Site[] = [];
+  await Promise.all(
+    ctx.jobSites(job).map(async (site) => {
+      try {
+        await ensureRepository(site);
+        await site.sweepIncomplete(snapshotsPrefix(job.name));
+        ready.push(site);
+      } catch (err) {
+        failed.push({ site: site.name, error: describeError(err) });
+      }
+    }),
+  );
+  const order = new Map(job.sites.map((s, i) => [s, i]));
+  ready.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  if (ready.length < job.minSites) {
+    throw new LifeboatError(
+      'BACKUP_FAILED',
+      `backup of ${job.name} needs ${job.minSites} site(s) but only ${ready.length} can be reached: ${failed.map((f) => f.error).join('; ')}`,
+      { permanent: false },
+    );
+  }
+
+  const result = await backupPipeline({
+    job: job.name,
+    snapshotId,
+    source: createSource(job.source),
+    sites: ready,
+    minSites: job.minSites,
+    recipients: ctx.config.encryption.recipients,
+    compressionLevel: job.compressionLevel,
+    signal,
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  const committed = result.sites.filter((s) => s.committed).map((s) => s.site);
+  for (const s of result.sites) if (!s.committed) failed.push({ site: s.site, error: s.error ? describeError(s.error) : 'not committed' });
+  failed.sort((a, b) => order.get(a.site)! - order.get(b.site)!);
+  return {
+    job: job.name,
+    snapshotId,
+    ok: committed.length >= job.minSites,
+    minSites: job.minSites,
+    committed,
+    failed,
+    manifest: result.manifest,
+    seconds: (Date.now() - started) / 1000,
+  };
+}

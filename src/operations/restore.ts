@@ -1,0 +1,51 @@
+/**
+ * The restore operation: find the snapshot, check the target before downloading anything, then
+ * restore from the first site that holds it, falling back to the next on a site error or a
+ * damaged copy.
+ */
+import { LifeboatError } from '../errors.ts';
+import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
+import { createSource } from '../sources/registry.ts';
+import type { Context } from './context.ts';
+import { listSnapshots, pickSnapshot } from './snapshots.ts';
+
+export interface RestoreRequest {
+  readonly snapshot: string;
+  readonly site?: string;
+  readonly target: string;
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
+  readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
+}
+
+export interface RestoreReport extends RestoreResult {
+  readonly job: string;
+  readonly snapshotId: string;
+  readonly seconds: number;
+}
+
+export async function restore(ctx: Context, jobName: string, r: RestoreRequest): Promise<RestoreReport> {
+  const started = Date.now();
+  const job = ctx.job(jobName);
+  const source = createSource(job.source);
+  await source.checkTarget(r.target, { ...(r.force ? { force: true } : {}) });
+  const identities = await ctx.identities();
+  const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });
+  const entry = pickSnapshot(list, r.snapshot);
+  if (entry.manifest.payload.ext !== source.ext) {
+    throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);
+  }
+  const result = await restorePipeline({
+    manifest: entry.manifest,
+    sites: entry.sites.map((s) => ctx.site(s)),
+    identities,
+    source,
+    target: r.target,
+    signal: r.signal ?? new AbortController().signal,
+    ...(r.force ? { force: true } : {}),
+    ...(r.onProgress ? { onProgress: r.onProgress } : {}),
+    ...(r.onFallback ? { onFallback: r.onFallback } : {}),
+  });
+  return { ...result, job: job.name, snapshotId: entry.id, seconds: (Date.now() - started) / 1000 };
+}

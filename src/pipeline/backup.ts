@@ -1,0 +1,160 @@
+/**
+ * The backup data path:
+ *
+ *     source ─▶ batch ─▶ measure(plain) ─▶ zstd ─▶ age ─▶ measure(cipher) ─▶ fan-out ─▶ site₁ … siteₙ
+ *
+ * Bytes are read once and streamed to every site at the same time; memory is bounded by the
+ * stream buffers and each site's upload buffer, never by the snapshot size. A site's manifest is
+ * written only after its payload is complete and the source reported success (exit status), so a
+ * manifest always describes a whole, verified payload. Whatever fails is cleaned up: aborted
+ * uploads, payloads of a failed dump, payloads whose manifest could not be written.
+ */
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlib, createZstdCompress } from 'node:zlib';
+import { payloadKey, manifestKey } from '../catalog/layout.ts';
+import { MANIFEST_FORMAT, serializeManifest, type Manifest } from '../catalog/manifest.ts';
+import { snapshotTime } from '../catalog/snapshot-id.ts';
+import type { Recipient } from '../crypto/keys.ts';
+import { createEncryptStream } from '../crypto/age.ts';
+import { LifeboatError, describeError } from '../errors.ts';
+import type { Site } from '../sites/site.ts';
+import type { Source } from '../sources/source.ts';
+import { VERSION } from '../version.ts';
+import { FanOut } from './fanout.ts';
+import { Batch, Measure } from './measure.ts';
+
+export interface BackupInput {
+  readonly job: string;
+  readonly snapshotId: string;
+  readonly source: Source;
+  readonly sites: readonly Site[];
+  readonly minSites: number;
+  readonly recipients: readonly Recipient[];
+  readonly compressionLevel: number;
+  readonly signal: AbortSignal;
+  readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
+}
+
+export interface SiteOutcome {
+  readonly site: string;
+  readonly committed: boolean;
+  readonly error?: LifeboatError;
+}
+
+export interface BackupResult {
+  readonly manifest: Manifest;
+  readonly sites: SiteOutcome[];
+}
+
+function asLifeboatError(err: unknown, site: string): LifeboatError {
+  if (err instanceof LifeboatError) return err;
+  return new LifeboatError('SITE_ERROR', `site "${site}": ${describeError(err)}`, { permanent: false });
+}
+
+export async function backupPipeline(input: BackupInput): Promise<BackupResult> {
+  const { job, snapshotId, source, sites } = input;
+  const started = Date.now();
+  const ac = new AbortController();
+  const onOuterAbort = (): void => ac.abort(input.signal.reason);
+  input.signal.addEventListener('abort', onOuterAbort, { once: true });
+
+  const key = payloadKey(job, snapshotId, source.ext);
+  const plain = new Measure();
+  const cipher = new Measure({ onBytes: (stored) => input.onProgress?.({ sourceBytes: plain.bytes, storedBytes: stored }) });
+  const fan = new FanOut(
+    sites.map((s) => s.name),
+    input.minSites,
+  );
+  const siteErrors = new Map<string, LifeboatError>();
+  const puts = sites.map((site) =>
+    site.put(key, fan.branch(site.name), { signal: ac.signal }).then(
+      (r) => r,
+      (err: unknown) => {
+        const e = asLifeboatError(err, site.name);
+        if (!siteErrors.has(site.name)) siteErrors.set(site.name, e);
+        fan.fail(site.name, e);
+        return undefined;
+      },
+    ),
+  );
+
+  const dump = source.dump({ signal: ac.signal });
+  let dumpSeconds = 0;
+  try {
+    const flow = pipeline(
+      dump.stream,
+      new Batch(),
+      plain,
+      createZstdCompress({ params: { [zlib.ZSTD_c_compressionLevel]: input.compressionLevel } }),
+      createEncryptStream(input.recipients),
+      cipher,
+      fan,
+    );
+    // Whichever fails first explains the failure: the dump's exit status carries its stderr.
+    await Promise.all([flow, dump.done.then(() => void (dumpSeconds = (Date.now() - started) / 1000))]);
+  } catch (err) {
+    ac.abort();
+    await Promise.allSettled(puts);
+    await deleteQuietly(sites, key);
+    input.signal.removeEventListener('abort', onOuterAbort);
+    if (input.signal.aborted) throw new LifeboatError('ABORTED', `backup of ${job} aborted; nothing was committed`);
+    const dumpError = await dump.done.then(() => undefined, (e: unknown) => e);
+    const cause = dumpError ?? err;
+    if (cause instanceof LifeboatError) throw cause;
+    throw new LifeboatError('BACKUP_FAILED', `backup of ${job} failed: ${describeError(cause)}`);
+  }
+  const facts = await dump.done;
+  const stored = await Promise.all(puts);
+  input.signal.removeEventListener('abort', onOuterAbort);
+
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    job,
+    snapshotId,
+    createdAt: snapshotTime(snapshotId).toISOString(),
+    completedAt: new Date().toISOString(),
+    source: { kind: source.kind, facts },
+    payload: {
+      key,
+      ext: source.ext,
+      plaintext: { bytes: plain.bytes, sha256: plain.sha256() },
+      ciphertext: { bytes: cipher.bytes, sha256: cipher.sha256() },
+      compression: { algorithm: 'zstd', level: input.compressionLevel },
+      encryption: { algorithm: 'age-v1', recipients: input.recipients.map((r) => r.text) },
+    },
+    timings: { dumpSeconds, totalSeconds: (Date.now() - started) / 1000 },
+    producer: { name: 'lifeboat', version: VERSION, host: hostname() },
+  };
+
+  // Commit per site: a manifest only where the whole payload arrived.
+  const outcomes = await Promise.all(
+    sites.map(async (site, i): Promise<SiteOutcome> => {
+      const known = siteErrors.get(site.name);
+      if (known) return { site: site.name, committed: false, error: known };
+      const r = stored[i];
+      if (!r || r.bytes !== cipher.bytes) {
+        await site.delete(key).catch(() => {});
+        const error = new LifeboatError('INTEGRITY', `site "${site.name}": stored ${r?.bytes ?? 0} bytes of ${cipher.bytes}`, { permanent: false });
+        return { site: site.name, committed: false, error };
+      }
+      try {
+        await site.put(manifestKey(job, snapshotId), streamOf(serializeManifest(manifest)), { signal: input.signal });
+        return { site: site.name, committed: true };
+      } catch (err) {
+        await site.delete(key).catch(() => {});
+        return { site: site.name, committed: false, error: asLifeboatError(err, site.name) };
+      }
+    }),
+  );
+  return { manifest, sites: outcomes };
+}
+
+async function deleteQuietly(sites: readonly Site[], key: string): Promise<void> {
+  await Promise.allSettled(sites.map((s) => s.delete(key)));
+}
+
+function streamOf(buf: Buffer): Readable {
+  return Readable.from([buf]);
+}

@@ -1,0 +1,78 @@
+/**
+ * Pass-through stages that count and hash what flows through them. With an expectation, the stage
+ * verifies at the end of the stream and fails it instead of ending it cleanly, so a consumer sees a
+ * mismatch as a stream error before it commits anything.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { LifeboatError } from '../errors.ts';
+
+export class Measure extends Transform {
+  bytes = 0;
+  private readonly hash: Hash = createHash('sha256');
+  private digest?: string;
+  private readonly expect?: { bytes: number; sha256: string; what: string };
+  private readonly onBytes?: (total: number) => void;
+
+  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void } = {}) {
+    super({ highWaterMark: 1 << 20 });
+    if (o.expect) this.expect = o.expect;
+    if (o.onBytes) this.onBytes = o.onBytes;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+    this.onBytes?.(this.bytes);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.digest = this.hash.digest('hex');
+    const e = this.expect;
+    if (e && (e.bytes !== this.bytes || e.sha256 !== this.digest)) {
+      const detail = e.bytes !== this.bytes ? `${this.bytes} bytes instead of ${e.bytes}` : 'SHA-256 differs from the manifest';
+      cb(new LifeboatError('INTEGRITY', `${e.what}: ${detail}`));
+      return;
+    }
+    cb();
+  }
+
+  /** The SHA-256 of everything that passed, once the stream has ended. */
+  sha256(): string {
+    if (this.digest === undefined) throw new Error('the stream has not ended yet');
+    return this.digest;
+  }
+}
+
+/**
+ * Regroups small reads (a child's 64 KiB pipe reads) into pieces of at least `size` bytes:
+ * node:zlib's zstd compresses markedly faster when fed larger buffers.
+ */
+export class Batch extends Transform {
+  private parts: Buffer[] = [];
+  private length = 0;
+  private readonly size: number;
+
+  constructor(size = 1 << 20) {
+    super({ highWaterMark: 2 });
+    this.size = size;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.parts.push(chunk);
+    this.length += chunk.length;
+    if (this.length >= this.size) {
+      const out = Buffer.concat(this.parts, this.length);
+      this.parts = [];
+      this.length = 0;
+      cb(null, out);
+      return;
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    cb(null, this.length > 0 ? Buffer.concat(this.parts, this.length) : undefined);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The restore data path, the mirror of backup:
+ *
+ *     site ─▶ measure(cipher, expect) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain, expect) ─▶ source.restore(target)
+ *
+ * age authenticates every 64 KiB chunk before releasing it, and both measures compare size and
+ * SHA-256 with the manifest at the end of the stream; any failure is a stream error that the
+ * source sees before it commits, so a corrupt snapshot is never restored as a success. When a
+ * site fails or its copy is damaged, the next site holding the snapshot is tried, and the caller
+ * is told why.
+ */
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createZstdDecompress } from 'node:zlib';
+import type { Manifest } from '../catalog/manifest.ts';
+import { createDecryptStream } from '../crypto/age.ts';
+import type { Identity } from '../crypto/keys.ts';
+import { LifeboatError, describeError, type ErrorCode } from '../errors.ts';
+import type { Site } from '../sites/site.ts';
+import type { Facts, Source } from '../sources/source.ts';
+import { Measure } from './measure.ts';
+
+export interface RestoreInput {
+  readonly manifest: Manifest;
+  /** Sites holding the snapshot, in the order to try them. */
+  readonly sites: readonly Site[];
+  readonly identities: readonly Identity[];
+  readonly source: Source;
+  readonly target: string;
+  readonly force?: boolean;
+  readonly signal: AbortSignal;
+  readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
+  /** Called when a site failed and the next one will be tried. */
+  readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
+}
+
+export interface RestoreResult {
+  readonly site: string;
+  readonly facts: Facts;
+  readonly failedSites: { site: string; error: LifeboatError }[];
+}
+
+/** Failures that another site's copy cannot fix: stop instead of trying the next site. */
+const NOT_SITE_SPECIFIC: ReadonlySet<ErrorCode> = new Set(['DECRYPT_NO_MATCH', 'RESTORE_FAILED', 'USAGE', 'ABORTED', 'KEY_INVALID']);
+
+async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
+  const { manifest } = input;
+  const p = manifest.payload;
+  const where = `site "${site.name}": snapshot ${manifest.snapshotId}`;
+  const body = await site.get(p.key, { signal: input.signal });
+  const cipher = new Measure({
+    expect: { ...p.ciphertext, what: `${where}: the stored payload does not match its manifest` },
+    onBytes: (bytes) => input.onProgress?.({ site: site.name, bytes, total: p.ciphertext.bytes }),
+  });
+  const plain = new Measure({ expect: { ...p.plaintext, what: `${where}: the restored data does not match its manifest` } });
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const flow = pipeline(body, cipher, createDecryptStream(input.identities), createZstdDecompress(), plain, out, { signal: input.signal });
+  flow.catch(() => {});
+  try {
+    const facts = await input.source.restore(out, input.target, { signal: input.signal, ...(input.force ? { force: true } : {}) });
+    await flow;
+    return facts;
+  } catch (err) {
+    // The source may have stopped reading early: release the download.
+    body.destroy();
+    out.destroy();
+    throw err;
+  }
+}
+
+function withSite(site: string, err: unknown): LifeboatError {
+  if (err instanceof LifeboatError) {
+    if (err.message.includes(`site "${site}"`) || NOT_SITE_SPECIFIC.has(err.code)) return err;
+    return new LifeboatError(err.code, `site "${site}": ${err.message}`, { permanent: err.permanent, cause: err });
+  }
+  if ((err as Error)?.name === 'AbortError') return new LifeboatError('ABORTED', 'the restore was aborted');
+  return new LifeboatError('SITE_ERROR', `site "${site}": ${describeError(err)}`, { permanent: false });
+}
+
+export async function restorePipeline(input: RestoreInput): Promise<RestoreResult> {
+  if (input.sites.length === 0) throw new LifeboatError('NOT_FOUND', `no site holds snapshot ${input.manifest.snapshotId}`);
+  const failedSites: { site: string; error: LifeboatError }[] = [];
+  for (let i = 0; i < input.sites.length; i++) {
+    const site = input.sites[i]!;
+    try {
+      const facts = await restoreFrom(site, input);
+      return { site: site.name, facts, failedSites };
+    } catch (err) {
+      const e = withSite(site.name, err);
+      if (NOT_SITE_SPECIFIC.has(e.code) || input.signal.aborted) throw e;
+      failedSites.push({ site: site.name, error: e });
+      const next = input.sites[i + 1];
+      if (next) input.onFallback?.(site.name, e, next.name);
+    }
+  }
+  const reasons = failedSites.map((f) => f.error.message).join('; ');
+  throw new LifeboatError('RESTORE_FAILED', `no site could restore snapshot ${input.manifest.snapshotId}: ${reasons}`);
+}

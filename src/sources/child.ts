@@ -1,0 +1,96 @@
+/**
+ * Child processes that produce or consume a stream (tar, pg_dump, mariadb, …). Success is the exit
+ * status, never the end of stdout: a dump whose stdout ended cleanly may still have failed, and
+ * the reason is on stderr, whose tail every error carries.
+ */
+import { spawn, type SpawnOptions } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LifeboatError, type ErrorCode } from '../errors.ts';
+
+const STDERR_TAIL = 4096;
+
+export interface ChildSpec {
+  readonly cmd: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Exit codes that count as success (default [0]); others fail. */
+  readonly okCodes?: readonly number[];
+  /** What the process does, for messages: "tar (archiving /data)". */
+  readonly what: string;
+}
+
+function tail(chunks: Buffer[]): string {
+  const all = Buffer.concat(chunks).toString('utf8');
+  return all.length > STDERR_TAIL ? `…${all.slice(-STDERR_TAIL)}` : all;
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+function collectExit(child: ReturnType<typeof spawn>, spec: ChildSpec, code: ErrorCode): Promise<Exit> {
+  const stderr: Buffer[] = [];
+  let size = 0;
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr.push(b);
+    size += b.length;
+    while (size > STDERR_TAIL * 2 && stderr.length > 1) size -= stderr.shift()!.length;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' ? `${spec.cmd} is not installed (not found on PATH)` : err.message;
+      reject(new LifeboatError(code, `${spec.what}: ${why}`));
+    });
+    child.on('close', (c, s) => resolve({ code: c, signal: s, stderr: tail(stderr) }));
+  });
+}
+
+function exitError(spec: ChildSpec, exit: Exit, code: ErrorCode): LifeboatError {
+  const status = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
+  const detail = exit.stderr.trim();
+  return new LifeboatError(code, `${spec.what} ${status}${detail ? `: ${detail}` : ''}`);
+}
+
+/** Starts a producer: its stdout is the stream; `done` resolves with stderr once it exited well. */
+export function spawnProducer(spec: ChildSpec, signal: AbortSignal, input?: Readable): { stream: Readable; done: Promise<{ stderr: string; code: number }> } {
+  const opts: SpawnOptions = { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: spec.env ?? process.env, signal, killSignal: 'SIGKILL' };
+  if (spec.cwd) opts.cwd = spec.cwd;
+  const child = spawn(spec.cmd, spec.args, opts);
+  const exited = collectExit(child, spec, 'DUMP_FAILED');
+  const fed = input && child.stdin ? pipeline(input, child.stdin).catch(() => {}) : Promise.resolve();
+  const done = exited.then(async (exit) => {
+    await fed;
+    if (signal.aborted) throw new LifeboatError('ABORTED', `${spec.what} was aborted`);
+    if (exit.code === null || !(spec.okCodes ?? [0]).includes(exit.code)) throw exitError(spec, exit, 'DUMP_FAILED');
+    return { stderr: exit.stderr, code: exit.code };
+  });
+  done.catch(() => {});
+  return { stream: child.stdout!, done };
+}
+
+/** Runs a consumer: pipes `input` into its stdin; resolves once the input ended well and it exited 0. */
+export async function runConsumer(spec: ChildSpec, input: Readable, signal: AbortSignal): Promise<{ stderr: string }> {
+  const opts: SpawnOptions = { stdio: ['pipe', 'ignore', 'pipe'], env: spec.env ?? process.env, signal, killSignal: 'SIGKILL' };
+  if (spec.cwd) opts.cwd = spec.cwd;
+  const child = spawn(spec.cmd, spec.args, opts);
+  const exited = collectExit(child, spec, 'RESTORE_FAILED');
+  let inputError: unknown;
+  try {
+    await pipeline(input, child.stdin!);
+  } catch (err) {
+    inputError = err;
+    child.kill('SIGKILL');
+  }
+  const exit = await exited;
+  // An integrity or decryption failure upstream is the real cause; a consumer that died first
+  // (its stdin then fails with EPIPE) is explained by its own exit status and stderr.
+  if (inputError instanceof LifeboatError) throw inputError;
+  if (signal.aborted) throw new LifeboatError('ABORTED', `${spec.what} was aborted`);
+  if (exit.code !== 0) throw exitError(spec, exit, 'RESTORE_FAILED');
+  if (inputError !== undefined) throw inputError;
+  return { stderr: exit.stderr };
+}

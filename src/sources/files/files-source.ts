@@ -1,0 +1,102 @@
+/**
+ * The files source: one or more directory trees as one POSIX (pax) tar stream, made and unpacked
+ * by the system's GNU tar as a streamed child process — several times faster than any JS packer
+ * (see DESIGN.md), and GNU tar's extractor refuses `..` members, strips leading `/` and defers
+ * symlinks, so an archive cannot write outside the target through them.
+ *
+ * Archive layout: a job with one path stores that folder's contents at the archive root; a job
+ * with several paths stores each under its basename. Modes, times, symlinks and empty folders are
+ * kept. A restore unpacks into a hidden temporary folder beside the target and renames it into
+ * place only after the whole stream verified, so a failed restore leaves the target untouched.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { LifeboatError } from '../../errors.ts';
+import type { FilesSourceConfig } from '../../config/model.ts';
+import { runConsumer, spawnProducer } from '../child.ts';
+import type { Dump, Facts, RestoreOptions, Source } from '../source.ts';
+import { listEntry, memberList, rootsFor } from './walk.ts';
+
+export class FilesSource implements Source {
+  readonly kind = 'files';
+  readonly ext = 'tar' as const;
+  readonly targetKind = 'a directory';
+  private readonly cfg: FilesSourceConfig;
+
+  constructor(cfg: FilesSourceConfig) {
+    this.cfg = cfg;
+  }
+
+  dump(o: { signal: AbortSignal }): Dump {
+    const { paths, include, exclude, onUnreadable } = this.cfg;
+    const args = ['--create', '--file=-', '--format=posix', '--pax-option=delete=atime,delete=ctime'];
+    if (onUnreadable === 'skip') args.push('--ignore-failed-read');
+    let input: Readable | undefined;
+    if (include.length === 0 && exclude.length === 0) {
+      for (const root of rootsFor(paths)) args.push(`--directory=${root.cwd}`, root.base === '' ? '.' : listEntry(root.base));
+    } else {
+      args.push('--no-recursion', '--files-from=-');
+      input = Readable.from(
+        (async function* () {
+          for await (const line of memberList(paths, include, exclude)) yield `${line}\n`;
+        })(),
+      );
+    }
+    // Exit status 1 means some file changed while it was read: the archive is complete but that
+    // file may be inconsistent, which is reported as a warning in the manifest's facts.
+    const child = spawnProducer({ cmd: 'tar', args, okCodes: [0, 1], what: `tar (archiving ${paths.join(', ')})` }, o.signal, input);
+    const done = child.done.then(({ stderr, code }): Facts => {
+      const warnings = stderr.split('\n').filter((l) => l.trim() !== '');
+      return { paths: [...paths], tar: 'GNU tar, pax format', ...(code === 1 || warnings.length ? { warnings: warnings.slice(-20) } : {}) };
+    });
+    return { stream: child.stream, done };
+  }
+
+  async checkTarget(target: string, o: { force?: boolean }): Promise<void> {
+    const path = resolve(target);
+    const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw new LifeboatError('USAGE', `cannot use ${target} as the restore target: ${err.message}`);
+    });
+    if (!st) return;
+    if (!st.isDirectory()) throw new LifeboatError('USAGE', `the restore target ${target} exists and is not a directory; a files snapshot restores into ${this.targetKind}`);
+    if (!o.force && (await readdir(path)).length > 0) {
+      throw new LifeboatError('USAGE', `the restore target ${target} is not empty: choose a new or empty directory, or add --force to replace what the snapshot contains`);
+    }
+  }
+
+  async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
+    await this.checkTarget(target, o);
+    const path = resolve(target);
+    const parent = dirname(path);
+    await mkdir(parent, { recursive: true });
+    const tmp = join(parent, `.${basename(path)}.lifeboat-partial-${randomBytes(4).toString('hex')}`);
+    await mkdir(tmp, { mode: 0o700 });
+    try {
+      await runConsumer({ cmd: 'tar', args: ['--extract', '--file=-', `--directory=${tmp}`], what: `tar (extracting into ${target})` }, input, o.signal);
+      await commit(tmp, path);
+      return { target: path };
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
+/** Moves a fully extracted tree into place: the folder itself when the target is new or empty. */
+async function commit(tmp: string, target: string): Promise<void> {
+  const existing = await readdir(target).catch(() => undefined);
+  if (existing === undefined) return rename(tmp, target);
+  if (existing.length === 0) {
+    await rmdir(target);
+    return rename(tmp, target);
+  }
+  // --force into a non-empty folder: replace the snapshot's top-level entries, keep the rest.
+  for (const name of await readdir(tmp)) {
+    await rm(join(target, name), { recursive: true, force: true });
+    await rename(join(tmp, name), join(target, name));
+  }
+  await rm(tmp, { recursive: true, force: true });
+}

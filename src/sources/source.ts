@@ -1,0 +1,40 @@
+/**
+ * A source knows one kind of dataset: how to dump it as one byte stream, and how to restore such a
+ * stream into a target (a directory, a database, a file). Sources know nothing of encryption,
+ * compression or sites; the pipeline wraps them.
+ *
+ * Contract:
+ * - dump() returns at once with the stream and a `done` promise. `done` settles only when the dump
+ *   is known to be complete — for a child process, after its exit status — and rejects with
+ *   DUMP_FAILED (exit status, tail of stderr) otherwise, even if the stream ended cleanly.
+ * - restore() consumes the input to its end; it commits the result (renames a directory into
+ *   place, …) only if the input stream ended without error, because the pipeline verifies hashes
+ *   and authentication as the last bytes pass and signals a mismatch as a stream error.
+ */
+import type { Readable } from 'node:stream';
+import type { PayloadExt } from '../catalog/layout.ts';
+
+export type Fact = string | number | boolean | null | string[];
+export type Facts = Record<string, Fact>;
+
+export interface Dump {
+  readonly stream: Readable;
+  readonly done: Promise<Facts>;
+}
+
+export interface RestoreOptions {
+  readonly signal: AbortSignal;
+  /** Allow a non-empty target (files) or overwriting (files, sqlite). */
+  readonly force?: boolean;
+}
+
+export interface Source {
+  readonly kind: string;
+  readonly ext: PayloadExt;
+  /** What a restore target is for this kind, for messages: "a directory", "a database URL", "a file". */
+  readonly targetKind: string;
+  dump(o: { signal: AbortSignal }): Dump;
+  /** Checks a target before any download: problems are thrown as USAGE errors. */
+  checkTarget(target: string, o: { force?: boolean }): Promise<void>;
+  restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts>;
+}
