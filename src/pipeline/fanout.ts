@@ -75,7 +75,11 @@ export class FanOut extends Writable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    for (const b of this.branches) if (b.alive) b.stream.destroy(err ?? undefined);
+    // A Writable destroys itself after 'finish' (autoDestroy): then the branches have ended and
+    // may still hold data their consumers have not read; only a failure tears them down.
+    if (err || !this.writableFinished) {
+      for (const b of this.branches) if (b.alive) b.stream.destroy(err ?? new Error('the backup stream was interrupted'));
+    }
     cb(err);
   }
 }

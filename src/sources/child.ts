@@ -4,7 +4,8 @@
  * the reason is on stderr, whose tail every error carries.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, type ErrorCode } from '../errors.ts';
 
@@ -72,6 +73,28 @@ export function spawnProducer(spec: ChildSpec, signal: AbortSignal, input?: Read
   return { stream: child.stdout!, done };
 }
 
+/**
+ * Writes `input` into a child's stdin. A consumer may exit before the end of its input (tar stops
+ * at its end-of-archive blocks); the rest is then read and discarded, because the pipeline's
+ * integrity checks run when the input ends, and a restore must not commit before they passed.
+ * Rejects only when the input itself fails.
+ */
+async function feed(input: Readable, stdin: Writable): Promise<void> {
+  let open = true;
+  const closed = new Promise<void>((resolve) => {
+    const shut = (): void => {
+      open = false;
+      resolve();
+    };
+    stdin.once('close', shut);
+    stdin.once('error', shut);
+  });
+  for await (const chunk of input) {
+    if (open && !stdin.write(chunk)) await Promise.race([once(stdin, 'drain').catch(() => {}), closed]);
+  }
+  if (open) stdin.end();
+}
+
 /** Runs a consumer: pipes `input` into its stdin; resolves once the input ended well and it exited 0. */
 export async function runConsumer(spec: ChildSpec, input: Readable, signal: AbortSignal): Promise<{ stderr: string }> {
   const opts: SpawnOptions = { stdio: ['pipe', 'ignore', 'pipe'], env: spec.env ?? process.env, signal, killSignal: 'SIGKILL' };
@@ -80,14 +103,13 @@ export async function runConsumer(spec: ChildSpec, input: Readable, signal: Abor
   const exited = collectExit(child, spec, 'RESTORE_FAILED');
   let inputError: unknown;
   try {
-    await pipeline(input, child.stdin!);
+    await feed(input, child.stdin!);
   } catch (err) {
     inputError = err;
     child.kill('SIGKILL');
   }
   const exit = await exited;
-  // An integrity or decryption failure upstream is the real cause; a consumer that died first
-  // (its stdin then fails with EPIPE) is explained by its own exit status and stderr.
+  // An integrity or decryption failure upstream is the real cause, whatever the child did.
   if (inputError instanceof LifeboatError) throw inputError;
   if (signal.aborted) throw new LifeboatError('ABORTED', `${spec.what} was aborted`);
   if (exit.code !== 0) throw exitError(spec, exit, 'RESTORE_FAILED');

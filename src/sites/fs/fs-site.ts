@@ -63,6 +63,8 @@ export class FsSite implements Site {
       });
       // `flush: true` fsyncs the file before the stream closes it.
       const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 });
+      // pipeline() does not settle for a signal that was aborted before it started.
+      o.signal?.throwIfAborted();
       await pipeline(body, counter, out, o.signal ? { signal: o.signal } : {});
       if (o.ifNoneMatch) {
         await link(tmp, target);

@@ -1,0 +1,167 @@
+// Backup and restore of a files job over two fs sites: fidelity, stock-tool interop, fallback,
+// and nothing committed when something fails.
+import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../../src/operations/backup.ts';
+import type { Context } from '../../src/operations/context.ts';
+import { restore } from '../../src/operations/restore.ts';
+import { listSnapshots } from '../../src/operations/snapshots.ts';
+import { payloadKey } from '../../src/catalog/layout.ts';
+import { describeTree, makeOddTree } from '../helpers/tree.ts';
+import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { execFileP } from '../helpers/streams.ts';
+
+let ws: Workspace;
+let ctx: Context;
+let data: string;
+
+const sitesYaml = `sites:
+  a: { type: fs, path: ./site-a }
+  b: { type: fs, path: ./site-b }
+`;
+
+beforeAll(async () => {
+  ws = await workspace();
+  data = join(ws.dir, 'data');
+  await makeOddTree(data);
+  ctx = await ws.context(`${sitesYaml}jobs:\n  tree:\n    source: { type: files, paths: [./data] }\n`);
+});
+afterAll(async () => {
+  ctx?.close();
+  await ws?.cleanup();
+});
+
+describe('files job over two fs sites', () => {
+  it('round-trips a tree with odd names, empty files and folders, symlinks, modes and times', async () => {
+    const r = await backup(ctx, 'tree');
+    expect(r.ok).toBe(true);
+    expect(r.committed).toEqual(['a', 'b']);
+    const target = join(ws.dir, 'restored-1');
+    const rr = await restore(ctx, 'tree', { snapshot: 'latest', target });
+    expect(rr.site).toBe('a');
+    expect(await describeTree(target)).toEqual(await describeTree(data));
+  });
+
+  it('stores identical payloads on both sites', async () => {
+    const r = await backup(ctx, 'tree');
+    const key = payloadKey('tree', r.snapshotId, 'tar');
+    const a = await readFile(join(ws.dir, 'site-a', key));
+    const b = await readFile(join(ws.dir, 'site-b', key));
+    expect(a.equals(b)).toBe(true);
+    expect(a.length).toBe(r.manifest!.payload.ciphertext.bytes);
+  });
+
+  it('restores with stock tools alone: age -d | zstd -d | tar -x gives identical files', async () => {
+    const r = await backup(ctx, 'tree');
+    const payload = join(ws.dir, 'site-b', payloadKey('tree', r.snapshotId, 'tar'));
+    const target = join(ws.dir, 'stock');
+    await mkdir(target);
+    await execFileP('sh', ['-c', `age -d -i "$1" "$2" | zstd -d | tar -x -C "$3"`, 'sh', ws.identityFile, payload, target]);
+    expect(await describeTree(target)).toEqual(await describeTree(data));
+  });
+
+  it('falls back to the other site when a byte flipped on the first, and says so', async () => {
+    const r = await backup(ctx, 'tree');
+    const file = join(ws.dir, 'site-a', payloadKey('tree', r.snapshotId, 'tar'));
+    const bytes = await readFile(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await writeFile(file, bytes);
+    const fallbacks: string[] = [];
+    const target = join(ws.dir, 'restored-fallback');
+    const rr = await restore(ctx, 'tree', { snapshot: r.snapshotId, target, onFallback: (site, err, next) => fallbacks.push(`${site}->${next}: ${err.message}`) });
+    expect(rr.site).toBe('b');
+    expect(rr.failedSites.map((f) => f.site)).toEqual(['a']);
+    expect(fallbacks[0]).toMatch(/^a->b: site "a": .*(corrupt at byte \d+|does not match its manifest)/);
+    expect(await describeTree(target)).toEqual(await describeTree(data));
+  });
+
+  it('never restores a snapshot damaged on every site, and leaves the target untouched', async () => {
+    const r = await backup(ctx, 'tree');
+    for (const s of ['site-a', 'site-b']) {
+      const file = join(ws.dir, s, payloadKey('tree', r.snapshotId, 'tar'));
+      const bytes = await readFile(file);
+      await writeFile(file, bytes.subarray(0, bytes.length - 100));
+    }
+    const target = join(ws.dir, 'restored-damaged');
+    await expect(restore(ctx, 'tree', { snapshot: r.snapshotId, target })).rejects.toThrow(/no site could restore snapshot .*site "a".*site "b"/);
+    await expect(readdir(target)).rejects.toThrow(/ENOENT/);
+    expect((await readdir(ws.dir)).filter((n) => n.includes('lifeboat-partial'))).toEqual([]);
+  });
+
+  it('refuses a non-empty target without --force and restores into it with --force', async () => {
+    const target = join(ws.dir, 'occupied');
+    await mkdir(target);
+    await writeFile(join(target, 'keep-me'), 'x');
+    await expect(restore(ctx, 'tree', { snapshot: 'latest', target })).rejects.toThrow(/is not empty.*--force/);
+    const list = await listSnapshots(ctx, 'tree');
+    const good = list.snapshots.find((s) => s.sites.length === 2 && s.id <= list.snapshots[2]!.id)!;
+    await restore(ctx, 'tree', { snapshot: good.id, target, force: true });
+    expect(await readFile(join(target, 'keep-me'), 'utf8')).toBe('x');
+    expect(await readFile(join(target, 'plain.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it('names a snapshot that does not exist', async () => {
+    await expect(restore(ctx, 'tree', { snapshot: '20200101T000000Z-aaaaaa', target: join(ws.dir, 'x') })).rejects.toThrow(
+      /job tree has no snapshot 20200101T000000Z-aaaaaa/,
+    );
+  });
+});
+
+describe('failures commit nothing', () => {
+  it('a source that fails (a path that does not exist) leaves no snapshot and no payload anywhere', async () => {
+    const c = await ws.context(`${sitesYaml}jobs:\n  broken:\n    source: { type: files, paths: [./no-such-folder] }\n`);
+    await expect(backup(c, 'broken')).rejects.toThrow(/tar \(archiving .*no-such-folder\) exited with status 2: .*Cannot (open|chdir)/);
+    for (const s of ['site-a', 'site-b']) {
+      const left = await readdir(join(ws.dir, s, 'jobs', 'broken', 'snapshots'), { recursive: true }).catch(() => []);
+      expect(left.filter((n) => n.includes('payload') || n.includes('manifest'))).toEqual([]);
+    }
+    c.close();
+  });
+
+  it('with minSites 1, a broken site is reported and the other commits', async () => {
+    await writeFile(join(ws.dir, 'not-a-dir'), 'x');
+    const c = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\n  bad: { type: fs, path: ./not-a-dir/sub }\njobs:\n  tree:\n    source: { type: files, paths: [./data] }\n    minSites: 1\n`);
+    const r = await backup(c, 'tree');
+    expect(r.ok).toBe(true);
+    expect(r.committed).toEqual(['a']);
+    expect(r.failed).toEqual([{ site: 'bad', error: expect.stringMatching(/^site "bad": /) }]);
+    c.close();
+  });
+
+  it('without enough sites the backup fails, naming the failed site', async () => {
+    const c = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\n  bad: { type: fs, path: ./not-a-dir/sub }\njobs:\n  tree:\n    source: { type: files, paths: [./data] }\n`);
+    await expect(backup(c, 'tree')).rejects.toThrow(/needs 2 site\(s\) but only 1 can be reached: site "bad"/);
+    c.close();
+  });
+});
+
+describe('include and exclude', () => {
+  it('applies glob patterns relative to the source path', async () => {
+    const c = await ws.context(
+      `${sitesYaml}jobs:\n  some:\n    source: { type: files, paths: [./data], include: ["**/*.txt"], exclude: ["private/**", "with space"] }\n`,
+    );
+    await backup(c, 'some');
+    const target = join(ws.dir, 'restored-some');
+    await restore(c, 'some', { snapshot: 'latest', target });
+    const paths = (await describeTree(target)).filter((e) => e.type === 'file').map((e) => e.path);
+    expect(paths).toContain('plain.txt');
+    expect(paths).toContain('new\nline.txt');
+    expect(paths).toContain('ünïcødé/日本語 ファイル.txt');
+    expect(paths.some((p) => p.startsWith('private/') || p.startsWith('with space'))).toBe(false);
+    expect(paths.some((p) => p.endsWith('.bin'))).toBe(false);
+    c.close();
+  });
+
+  it('stores several paths each under its basename', async () => {
+    await mkdir(join(ws.dir, 'second'), { recursive: true });
+    await writeFile(join(ws.dir, 'second', 'two.txt'), '2');
+    const c = await ws.context(`${sitesYaml}jobs:\n  multi:\n    source: { type: files, paths: [./data/with space, ./second] }\n`);
+    await backup(c, 'multi');
+    const target = join(ws.dir, 'restored-multi');
+    await restore(c, 'multi', { snapshot: 'latest', target });
+    expect((await readdir(target)).sort()).toEqual(['second', 'with space']);
+    await rm(target, { recursive: true });
+    c.close();
+  });
+});
