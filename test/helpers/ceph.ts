@@ -7,6 +7,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,7 +83,10 @@ export class CephCluster {
 
   static async start(gateways: number): Promise<CephCluster> {
     await ensurePackages();
-    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-ceph-'));
+    // On tmpfs when there is one: the monitor fsyncs its store, and a disk busy writing back a
+    // large test's data can stall it for a minute.
+    const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const dir = await mkdtemp(join(base, 'lifeboat-ceph-'));
     const c = new CephCluster(dir);
     try {
       await c.boot();
@@ -184,6 +188,6 @@ rgw data = ${this.dir}/rgw/$name
 
   async stop(): Promise<void> {
     for (const d of this.daemons) d.kill('SIGKILL');
-    if (this.owner) await rm(this.dir, { recursive: true, force: true });
+    if (this.owner && !process.env.LIFEBOAT_KEEP_CEPH) await rm(this.dir, { recursive: true, force: true });
   }
 }

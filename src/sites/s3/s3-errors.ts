@@ -23,12 +23,13 @@ export function isNotFound(err: unknown): boolean {
 export function classifyS3Error(site: string, what: string, err: unknown): LifeboatError {
   if (err instanceof LifeboatError) return err;
   const e = (err ?? {}) as SdkError;
-  const name = e.name ?? '';
+  // HEAD responses carry no error document: the SDK then names the error "Unknown" or "403".
+  const name = e.name && e.name !== 'Unknown' && !/^\d+$/.test(e.name) ? e.name : '';
   const status = e.$metadata?.httpStatusCode;
   if (name === 'NoSuchKey' || name === 'NotFound') return siteError(site, 'NOT_FOUND', `${what}: not found`);
   if (name === 'PreconditionFailed' || status === 412) return siteError(site, 'CONFLICT', `${what}: already exists`);
   if (AUTH.has(name) || status === 403) {
-    return siteError(site, 'SITE_AUTH', `${what}: access denied (${name || status}): check the site's accessKeyId and secretAccessKey`, { cause: err });
+    return siteError(site, 'SITE_AUTH', `${what}: access denied (${name || `HTTP ${status}`}): check the site's accessKeyId and secretAccessKey`, { cause: err });
   }
   if (name === 'NoSuchBucket') return siteError(site, 'SITE_ERROR', `${what}: the bucket does not exist`, { cause: err });
   if (NETWORK.has(e.code ?? '') || NETWORK.has(name) || (status === undefined && /ECONN|socket hang up|timed? ?out/i.test(e.message ?? ''))) {
