@@ -75,7 +75,7 @@ async function filesBackup(): Promise<Row> {
       scenario: `files backup, ${mib(SIZE)} mixed, 2 fs sites`,
       lifeboat: pick(ours),
       reference: pick(theirs),
-      referenceName: 'tar | zstd -3 -T1 | age | tee A > B; sync',
+      referenceName: 'tar \\| zstd -3 -T1 \\| age \\| tee A > B; sync',
       target: { ratio: 1.5, rssBytes: 200 << 20 },
     };
   } finally {

@@ -39,7 +39,7 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
   // Sites that cannot even be prepared are out of this run; the others go ahead if enough remain.
   const ready: Site[] = [];
   await Promise.all(
-    ctx.jobSites(job).map(async (site) => {
+    (await ctx.jobSites(job)).map(async (site) => {
       try {
         await ensureRepository(site);
         await site.sweepIncomplete(snapshotsPrefix(job.name));

@@ -26,22 +26,23 @@ export class Context {
     throw new LifeboatError('USAGE', `unknown job "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; jobs in ${this.config.file}: ${names.join(', ')}`);
   }
 
-  site(name: string): Site {
+  async site(name: string): Promise<Site> {
     let site = this.siteCache.get(name);
     if (!site) {
       const cfg = this.config.sites.get(name);
       if (!cfg) throw new LifeboatError('USAGE', `unknown site "${name}"; sites in ${this.config.file}: ${[...this.config.sites.keys()].join(', ')}`);
-      site = createSite(cfg);
+      site = await createSite(cfg);
       this.siteCache.set(name, site);
     }
     return site;
   }
 
   /** The job's sites in config order, or only `only` (which must be one of them). */
-  jobSites(job: JobConfig, only?: string): Site[] {
-    if (only === undefined) return job.sites.map((s) => this.site(s));
-    if (!job.sites.includes(only)) throw new LifeboatError('USAGE', `site "${only}" is not a site of job "${job.name}" (its sites: ${job.sites.join(', ')})`);
-    return [this.site(only)];
+  async jobSites(job: JobConfig, only?: string): Promise<Site[]> {
+    if (only !== undefined && !job.sites.includes(only)) {
+      throw new LifeboatError('USAGE', `site "${only}" is not a site of job "${job.name}" (its sites: ${job.sites.join(', ')})`);
+    }
+    return Promise.all((only === undefined ? job.sites : [only]).map((s) => this.site(s)));
   }
 
   identities(): Promise<Identity[]> {

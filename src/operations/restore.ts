@@ -38,7 +38,7 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   }
   const result = await restorePipeline({
     manifest: entry.manifest,
-    sites: entry.sites.map((s) => ctx.site(s)),
+    sites: await Promise.all(entry.sites.map((s) => ctx.site(s))),
     identities,
     source,
     target: r.target,

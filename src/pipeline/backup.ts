@@ -87,7 +87,8 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
       dump.stream,
       new Batch(),
       plain,
-      createZstdCompress({ params: { [zlib.ZSTD_c_compressionLevel]: input.compressionLevel } }),
+      // A large output buffer: each filled buffer is one round trip to the zlib thread.
+      createZstdCompress({ chunkSize: 1 << 20, params: { [zlib.ZSTD_c_compressionLevel]: input.compressionLevel } }),
       createEncryptStream(input.recipients),
       cipher,
       fan,

@@ -54,7 +54,7 @@ async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
   });
   const plain = new Measure({ expect: { ...p.plaintext, what: `${where}: the restored data does not match its manifest` } });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const flow = pipeline(body, cipher, createDecryptStream(input.identities), createZstdDecompress(), plain, out, { signal: input.signal });
+  const flow = pipeline(body, cipher, createDecryptStream(input.identities), createZstdDecompress({ chunkSize: 1 << 20 }), plain, out, { signal: input.signal });
   flow.catch(() => {});
   try {
     const facts = await input.source.restore(out, input.target, { signal: input.signal, ...(input.force ? { force: true } : {}) });
