@@ -86,5 +86,7 @@ export function mergeListings(listings: readonly SiteListing[]): SnapshotEntry[]
       else byId.set(s.manifest.snapshotId, { id: s.manifest.snapshotId, manifest: s.manifest, sites: [l.site] });
     }
   }
-  return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  // Ids sort by capture second; within one second the completion time decides.
+  const key = (e: SnapshotEntry): string => `${e.id.slice(0, 16)} ${e.manifest.completedAt}`;
+  return [...byId.values()].sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
 }
