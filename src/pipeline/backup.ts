@@ -93,6 +93,10 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
       cipher,
       fan,
     );
+    // The fan-out may fail after the dump already did (its uploads are aborted then): that error is
+    // reported through `flow` or not at all, never as an unhandled 'error' event.
+    fan.on('error', () => {});
+    flow.catch(() => {});
     // Whichever fails first explains the failure: the dump's exit status carries its stderr.
     await Promise.all([flow, dump.done.then(() => void (dumpSeconds = (Date.now() - started) / 1000))]);
   } catch (err) {

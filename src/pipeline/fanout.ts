@@ -23,7 +23,13 @@ export class FanOut extends Writable {
   constructor(names: readonly string[], minLive: number, highWaterMark = 1 << 20) {
     super({ highWaterMark: 1 });
     this.minLive = minLive;
-    this.branches = names.map((name) => ({ name, stream: new PassThrough({ highWaterMark }), alive: true }));
+    this.branches = names.map((name) => {
+      const stream = new PassThrough({ highWaterMark });
+      // A branch's consumer reports its own failure; a branch torn down after its consumer has
+      // gone must not raise an 'error' event that nobody listens to.
+      stream.on('error', () => {});
+      return { name, stream, alive: true };
+    });
   }
 
   branch(name: string): PassThrough {
@@ -41,7 +47,9 @@ export class FanOut extends Writable {
     b.stream.destroy();
     b.wake?.();
     const live = this.branches.filter((x) => x.alive).length;
-    if (live < this.minLive && !this.destroyed) {
+    // Once every byte was handed on (finished), the uploads' own results decide; destroying the
+    // stream then would only raise an error that nobody listens to any more.
+    if (live < this.minLive && !this.destroyed && !this.writableFinished) {
       const reasons = this.branches.filter((x) => !x.alive).map((x) => describeError(x.error));
       this.destroy(new LifeboatError('BACKUP_FAILED', `too few sites left (${live} of at least ${this.minLive} needed): ${reasons.join('; ')}`));
     }

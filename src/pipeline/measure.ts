@@ -15,7 +15,7 @@ export class Measure extends Transform {
   private readonly onBytes?: (total: number) => void;
 
   constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void } = {}) {
-    super({ highWaterMark: 1 << 20 });
+    super();
     if (o.expect) this.expect = o.expect;
     if (o.onBytes) this.onBytes = o.onBytes;
   }

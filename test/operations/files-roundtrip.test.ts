@@ -134,6 +134,20 @@ describe('failures commit nothing', () => {
   });
 });
 
+describe('unreadable files', () => {
+  it('fail the backup with the path by default, and are skipped with a warning with onUnreadable: skip', async () => {
+    const job = (mode: string) => `${sitesYaml}jobs:\n  partial:\n    source: { type: files, paths: [./data, ./vanished], onUnreadable: ${mode} }\n`;
+    const strict = await ws.context(job('fail'));
+    await expect(backup(strict, 'partial')).rejects.toThrow(/exited with status 2: tar: vanished: Cannot stat: No such file or directory/);
+    strict.close();
+    const lenient = await ws.context(job('skip'));
+    const r = await backup(lenient, 'partial');
+    expect(r.ok).toBe(true);
+    expect(r.manifest!.source.facts.warnings).toEqual(['tar: vanished: Warning: Cannot stat: No such file or directory']);
+    lenient.close();
+  });
+});
+
 describe('include and exclude', () => {
   it('applies glob patterns relative to the source path', async () => {
     const c = await ws.context(
