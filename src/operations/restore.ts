@@ -6,14 +6,14 @@
 import { LifeboatError } from '../errors.ts';
 import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
 import { createSource } from '../sources/registry.ts';
+import type { TargetOptions } from '../sources/source.ts';
 import type { Context } from './context.ts';
 import { listSnapshots, pickSnapshot } from './snapshots.ts';
 
-export interface RestoreRequest {
+export interface RestoreRequest extends TargetOptions {
   readonly snapshot: string;
   readonly site?: string;
   readonly target: string;
-  readonly force?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
@@ -29,7 +29,7 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   const started = Date.now();
   const job = ctx.job(jobName);
   const source = createSource(job.source);
-  await source.checkTarget(r.target, { ...(r.force ? { force: true } : {}) });
+  await source.checkTarget(r.target, targetOptions(r));
   const identities = await ctx.identities();
   const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });
   const entry = pickSnapshot(list, r.snapshot);
@@ -42,10 +42,19 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
     identities,
     source,
     target: r.target,
+    options: targetOptions(r),
     signal: r.signal ?? new AbortController().signal,
-    ...(r.force ? { force: true } : {}),
     ...(r.onProgress ? { onProgress: r.onProgress } : {}),
     ...(r.onFallback ? { onFallback: r.onFallback } : {}),
   });
   return { ...result, job: job.name, snapshotId: entry.id, seconds: (Date.now() - started) / 1000 };
+}
+
+function targetOptions(r: RestoreRequest): TargetOptions {
+  return {
+    ...(r.force ? { force: true } : {}),
+    ...(r.clean ? { clean: true } : {}),
+    ...(r.noOwner ? { noOwner: true } : {}),
+    ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+  };
 }

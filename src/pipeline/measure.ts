@@ -13,18 +13,29 @@ export class Measure extends Transform {
   private digest?: string;
   private readonly expect?: { bytes: number; sha256: string; what: string };
   private readonly onBytes?: (total: number) => void;
+  private readonly holdBack: boolean;
+  private held?: Buffer;
 
-  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void } = {}) {
+  /**
+   * With `holdBack`, the newest chunk is released only after the next one arrives, and the last
+   * only once the expectation is met: a consumer cannot see the end of a stream that fails its
+   * check, so it cannot commit it (a database restore, say).
+   */
+  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void; holdBack?: boolean } = {}) {
     super();
     if (o.expect) this.expect = o.expect;
     if (o.onBytes) this.onBytes = o.onBytes;
+    this.holdBack = o.holdBack ?? false;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
     this.hash.update(chunk);
     this.onBytes?.(this.bytes);
-    cb(null, chunk);
+    if (!this.holdBack) return cb(null, chunk);
+    const previous = this.held;
+    this.held = chunk;
+    cb(null, previous);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -35,7 +46,7 @@ export class Measure extends Transform {
       cb(new LifeboatError('INTEGRITY', `${e.what}: ${detail}`));
       return;
     }
-    cb();
+    cb(null, this.held);
   }
 
   /** The SHA-256 of everything that passed, once the stream has ended. */

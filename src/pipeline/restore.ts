@@ -17,7 +17,7 @@ import { createDecryptStream } from '../crypto/age.ts';
 import type { Identity } from '../crypto/keys.ts';
 import { LifeboatError, describeError, type ErrorCode } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
-import type { Facts, Source } from '../sources/source.ts';
+import type { Facts, Source, TargetOptions } from '../sources/source.ts';
 import { Measure } from './measure.ts';
 
 export interface RestoreInput {
@@ -27,7 +27,7 @@ export interface RestoreInput {
   readonly identities: readonly Identity[];
   readonly source: Source;
   readonly target: string;
-  readonly force?: boolean;
+  readonly options: TargetOptions;
   readonly signal: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   /** Called when a site failed and the next one will be tried. */
@@ -52,19 +52,24 @@ async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
     expect: { ...p.ciphertext, what: `${where}: the stored payload does not match its manifest` },
     onBytes: (bytes) => input.onProgress?.({ site: site.name, bytes, total: p.ciphertext.bytes }),
   });
-  const plain = new Measure({ expect: { ...p.plaintext, what: `${where}: the restored data does not match its manifest` } });
+  const plain = new Measure({ expect: { ...p.plaintext, what: `${where}: the restored data does not match its manifest` }, holdBack: true });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const flow = pipeline(body, cipher, createDecryptStream(input.identities), createZstdDecompress({ chunkSize: 1 << 20 }), plain, out, { signal: input.signal });
-  flow.catch(() => {});
+  const flowError = flow.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   try {
-    const facts = await input.source.restore(out, input.target, { signal: input.signal, ...(input.force ? { force: true } : {}) });
+    const facts = await input.source.restore(out, input.target, { ...input.options, signal: input.signal });
     await flow;
     return facts;
   } catch (err) {
     // The source may have stopped reading early: release the download.
     body.destroy();
     out.destroy();
-    throw err;
+    // A damaged or forged payload is the root cause of whatever the consumer then reported.
+    const upstream = await flowError;
+    throw upstream instanceof LifeboatError ? upstream : err;
   }
 }
 

@@ -22,10 +22,19 @@ export interface Dump {
   readonly done: Promise<Facts>;
 }
 
-export interface RestoreOptions {
-  readonly signal: AbortSignal;
-  /** Allow a non-empty target (files) or overwriting (files, sqlite). */
+export interface TargetOptions {
+  /** Allow a non-empty target directory (files) or replacing a file (sqlite). */
   readonly force?: boolean;
+  /** Databases: restore into a non-empty database, dropping the objects the snapshot holds. */
+  readonly clean?: boolean;
+  /** PostgreSQL: do not restore object ownership. */
+  readonly noOwner?: boolean;
+  /** PostgreSQL: parallel restore jobs (spools the dump to a temporary file). */
+  readonly jobs?: number;
+}
+
+export interface RestoreOptions extends TargetOptions {
+  readonly signal: AbortSignal;
 }
 
 export interface Source {
@@ -34,7 +43,12 @@ export interface Source {
   /** What a restore target is for this kind, for messages: "a directory", "a database URL", "a file". */
   readonly targetKind: string;
   dump(o: { signal: AbortSignal }): Dump;
-  /** Checks a target before any download: problems are thrown as USAGE errors. */
-  checkTarget(target: string, o: { force?: boolean }): Promise<void>;
+  /**
+   * Checks a target before any download — its kind, that it is reachable and empty (or allowed not
+   * to be), that the tools fit — and returns what was checked. Problems are USAGE errors.
+   */
+  checkTarget(target: string, o: TargetOptions): Promise<string[]>;
+  /** Whether a target is the dataset this source dumps (restoring there needs --into-source). */
+  isSource(target: string): boolean;
   restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts>;
 }

@@ -32,7 +32,10 @@ function synthetic(total: number): Source {
       });
       return { stream, done: new Promise((resolve) => stream.once('end', () => resolve({ bytes: total }))) };
     },
-    async checkTarget() {},
+    async checkTarget() {
+      return [];
+    },
+    isSource: () => false,
     async restore() {
       return {};
     },

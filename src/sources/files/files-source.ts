@@ -12,11 +12,12 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { LifeboatError } from '../../errors.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
-import type { Dump, Facts, RestoreOptions, Source } from '../source.ts';
+import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import { vetTarStream } from './vet.ts';
 import { listEntry, memberList, rootsFor } from './walk.ts';
 
 export class FilesSource implements Source {
@@ -54,17 +55,23 @@ export class FilesSource implements Source {
     return { stream: child.stream, done };
   }
 
-  async checkTarget(target: string, o: { force?: boolean }): Promise<void> {
+  isSource(target: string): boolean {
+    const path = resolve(target);
+    return this.cfg.paths.some((p) => path === p || path.startsWith(`${p}/`) || p.startsWith(`${path}/`));
+  }
+
+  async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
     const path = resolve(target);
     const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw new LifeboatError('USAGE', `cannot use ${target} as the restore target: ${err.message}`);
     });
-    if (!st) return;
+    if (!st) return [`${path} does not exist yet and will be created`];
     if (!st.isDirectory()) throw new LifeboatError('USAGE', `the restore target ${target} exists and is not a directory; a files snapshot restores into ${this.targetKind}`);
     if (!o.force && (await readdir(path)).length > 0) {
       throw new LifeboatError('USAGE', `the restore target ${target} is not empty: choose a new or empty directory, or add --force to replace what the snapshot contains`);
     }
+    return [`${path} is ${o.force ? 'a directory (--force: the snapshot\'s entries will be replaced)' : 'an empty directory'}`];
   }
 
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
@@ -75,7 +82,8 @@ export class FilesSource implements Source {
     const tmp = join(parent, `.${basename(path)}.lifeboat-partial-${randomBytes(4).toString('hex')}`);
     await mkdir(tmp, { mode: 0o700 });
     try {
-      await runConsumer({ cmd: 'tar', args: ['--extract', '--file=-', `--directory=${tmp}`], what: `tar (extracting into ${target})` }, input, o.signal);
+      const vetted = pipeline(input, vetTarStream(`restore into ${target}`), () => {});
+      await runConsumer({ cmd: 'tar', args: ['--extract', '--file=-', `--directory=${tmp}`], what: `tar (extracting into ${target})` }, vetted, o.signal);
       await commit(tmp, path);
       return { target: path };
     } catch (err) {
