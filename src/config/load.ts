@@ -12,7 +12,8 @@ import { parseRecipient, parseRecipientsFile, type Recipient } from '../crypto/k
 import { LifeboatError, describeError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import { formatPath, locate, nearest, type PathSegment } from './locate.ts';
-import type { Config, JobConfig, SiteConfig, SourceConfig } from './model.ts';
+import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
+import { parseDbUrl } from '../sources/db-url.ts';
 import { SECRET_KEYS, configSchema, type RawConfig, type RawJob, type RawSite, type RawSource } from './schema.ts';
 import { hasReference, isWholeReference, resolveReferences } from './references.ts';
 import { allowedKeys } from './shape.ts';
@@ -218,14 +219,62 @@ function siteLocation(s: SiteConfig): string {
   return s.type === 'fs' ? `fs:${s.path}` : `s3:${s.endpoint ?? 'aws'}/${s.bucket}/${s.prefix}`;
 }
 
-function buildSource(s: RawSource, baseDir: string): SourceConfig {
+function buildSource(s: RawSource, baseDir: string, path: PathSegment[], c: Collector): SourceConfig | undefined {
+  if (s.type === 'files') {
+    return {
+      type: 'files',
+      paths: s.paths.map((p) => resolve(baseDir, p)),
+      include: s.include ?? [],
+      exclude: s.exclude ?? [],
+      onUnreadable: s.onUnreadable,
+    };
+  }
+  const connection = buildConnection(s, 'postgres', path, c);
+  if (!connection) return undefined;
   return {
-    type: 'files',
-    paths: s.paths.map((p) => resolve(baseDir, p)),
-    include: s.include ?? [],
-    exclude: s.exclude ?? [],
-    onUnreadable: s.onUnreadable,
+    type: 'postgres',
+    connection,
+    schemas: s.schemas ?? [],
+    excludeSchemas: s.excludeSchemas ?? [],
+    tables: s.tables ?? [],
+    excludeTables: s.excludeTables ?? [],
+    ...(s.binDir === undefined ? {} : { binDir: resolve(baseDir, s.binDir) }),
   };
+}
+
+/** A database connection from `url` and/or separate keys; separate keys override the URL's parts. */
+function buildConnection(
+  s: { url?: string | undefined; host?: string | undefined; port?: number | undefined; user?: string | undefined; database?: string | undefined; password?: string | undefined },
+  scheme: DbConnection['scheme'],
+  path: PathSegment[],
+  c: Collector,
+): DbConnection | undefined {
+  let base: DbConnection = { scheme, host: 'localhost', port: scheme === 'postgres' ? 5432 : 3306 };
+  if (s.url !== undefined) {
+    try {
+      base = parseDbUrl(s.url, 'the url');
+    } catch (err) {
+      c.add([...path, 'url'], describeError(err));
+      return undefined;
+    }
+    if (base.scheme !== scheme) {
+      c.add([...path, 'url'], `a ${scheme} source needs a ${scheme}:// URL`);
+      return undefined;
+    }
+  } else if (s.host === undefined) {
+    c.add(path, 'needs a "url" or a "host"');
+    return undefined;
+  }
+  const conn: DbConnection = {
+    ...base,
+    ...(s.host !== undefined ? { host: s.host } : {}),
+    ...(s.port !== undefined ? { port: s.port } : {}),
+    ...(s.user !== undefined ? { user: s.user } : {}),
+    ...(s.database !== undefined ? { database: s.database } : {}),
+    ...(s.password !== undefined ? { password: s.password } : {}),
+  };
+  if (conn.database === undefined) c.add(path, 'needs a database: in the url (…/dbname) or as "database"');
+  return conn;
 }
 
 function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c: Collector): JobConfig | undefined {
@@ -251,9 +300,11 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
   // Defaults' schedule and timezone are checked once, in buildModel.
   if (raw.schedule !== undefined) checkCron(raw.schedule, [...path, 'schedule'], c);
   if (raw.timezone !== undefined) checkTimezone(raw.timezone, [...path, 'timezone'], c);
+  const source = buildSource(raw.source, baseDir, [...path, 'source'], c);
+  if (!source) return undefined;
   return {
     name,
-    source: buildSource(raw.source, baseDir),
+    source,
     sites,
     minSites,
     schedule: merged.schedule,

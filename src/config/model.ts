@@ -39,7 +39,28 @@ export interface FilesSourceConfig {
   readonly onUnreadable: 'fail' | 'skip';
 }
 
-export type SourceConfig = FilesSourceConfig;
+/** A database server connection. The password is resolved from its reference; never logged. */
+export interface DbConnection {
+  readonly scheme: 'postgres' | 'mysql';
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly database?: string;
+  readonly password?: string;
+}
+
+export interface PostgresSourceConfig {
+  readonly type: 'postgres';
+  /** Host, port, user, database, and the password resolved from its reference. */
+  readonly connection: DbConnection;
+  readonly schemas: readonly string[];
+  readonly excludeSchemas: readonly string[];
+  readonly tables: readonly string[];
+  readonly excludeTables: readonly string[];
+  readonly binDir?: string;
+}
+
+export type SourceConfig = FilesSourceConfig | PostgresSourceConfig;
 
 export interface Retention {
   readonly keepLast?: number;

@@ -54,8 +54,29 @@ export const filesSourceSchema = z.strictObject({
   onUnreadable: z.enum(['fail', 'skip']).default('fail'),
 });
 
-export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files")' : undefined),
+/** Connection keys shared by database sources: a `url`, or the same parts as separate keys. */
+const dbConnection = {
+  url: nonEmpty.optional(),
+  host: nonEmpty.optional(),
+  port: z.int().min(1).max(65535).optional(),
+  user: nonEmpty.optional(),
+  database: nonEmpty.optional(),
+  password: nonEmpty.optional(),
+};
+
+export const postgresSourceSchema = z.strictObject({
+  type: z.literal('postgres'),
+  ...dbConnection,
+  schemas: z.array(nonEmpty).optional(),
+  excludeSchemas: z.array(nonEmpty).optional(),
+  tables: z.array(nonEmpty).optional(),
+  excludeTables: z.array(nonEmpty).optional(),
+  /** Folder with pg_dump/pg_restore/psql, when the ones on PATH are too old. */
+  binDir: nonEmpty.optional(),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema, postgresSourceSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files" or "postgres")' : undefined),
 });
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, { error: 'must be a duration such as 90s, 15m, 6h or 7d' });

@@ -71,25 +71,6 @@ export function createDecryptStream(identities: readonly Identity[]): Transform 
   let opener: StreamOpener | undefined;
   let headerLength = 0;
 
-  function openHeader(header: Buffer): Buffer {
-    const parsed = parseHeader(header);
-    for (const identity of identities) {
-      for (const stanza of parsed.stanzas) {
-        if (stanza.type !== 'X25519') continue;
-        const fileKey = unwrapX25519(stanza, identity);
-        if (fileKey === undefined) continue;
-        if (!verifyHeaderMac(parsed, fileKey)) {
-          throw new LifeboatError('DECRYPT_HMAC', 'the age header MAC does not match: the header was altered or corrupted');
-        }
-        return fileKey;
-      }
-    }
-    throw new LifeboatError(
-      'DECRYPT_NO_MATCH',
-      'no identity matches: this file was not encrypted to any key in the identity file (wrong identity file?)',
-    );
-  }
-
   function feed(stream: Transform, chunk: Buffer): void {
     if (opener) {
       opener.update(chunk, (plain) => stream.push(plain));
@@ -108,7 +89,7 @@ export function createDecryptStream(identities: readonly Identity[]): Transform 
       headerLength = end;
     }
     if (buffered.length < headerLength + NONCE_BYTES) return;
-    const fileKey = openHeader(buffered.subarray(0, headerLength));
+    const fileKey = fileKeyFor(buffered.subarray(0, headerLength), identities);
     const nonce = buffered.subarray(headerLength, headerLength + NONCE_BYTES);
     opener = new StreamOpener(payloadKey(fileKey, nonce), headerLength + NONCE_BYTES);
     const rest = buffered.subarray(headerLength + NONCE_BYTES);
@@ -130,7 +111,7 @@ export function createDecryptStream(identities: readonly Identity[]): Transform 
         if (!opener) {
           if (headerLength === 0) throw headerError(buffered.length === 0 ? 'the file is empty' : 'the header is incomplete');
           if (buffered.length < headerLength + NONCE_BYTES) {
-            openHeader(buffered.subarray(0, headerLength));
+            fileKeyFor(buffered.subarray(0, headerLength), identities);
             throw headerError('the payload nonce is missing or short');
           }
         }
@@ -141,4 +122,32 @@ export function createDecryptStream(identities: readonly Identity[]): Transform 
       }
     },
   });
+}
+
+/** Parses a complete header and unwraps the file key with the first identity that matches. */
+function fileKeyFor(header: Buffer, identities: readonly Identity[]): Buffer {
+  const parsed = parseHeader(header);
+  for (const identity of identities) {
+    for (const stanza of parsed.stanzas) {
+      if (stanza.type !== 'X25519') continue;
+      const fileKey = unwrapX25519(stanza, identity);
+      if (fileKey === undefined) continue;
+      if (!verifyHeaderMac(parsed, fileKey)) throw new LifeboatError('DECRYPT_HMAC', 'the age header MAC does not match: the header was altered or corrupted');
+      return fileKey;
+    }
+  }
+  throw new LifeboatError('DECRYPT_NO_MATCH', 'no identity matches: this file was not encrypted to any key in the identity file (wrong identity file?)');
+}
+
+/**
+ * Checks that one of the identities opens the header at the start of an age file (for a restore
+ * preflight). `start` must hold at least the whole header; throws the same errors as decryption.
+ */
+export function checkHeader(start: Buffer, identities: readonly Identity[]): void {
+  if (!start.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n').subarray(0, Math.min(22, start.length)))) {
+    throw headerError('it does not start with "age-encryption.org/v1"');
+  }
+  const end = findHeaderEnd(start);
+  if (end < 0) throw headerError('the header is incomplete');
+  fileKeyFor(start.subarray(0, end), identities);
 }

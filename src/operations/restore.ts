@@ -1,12 +1,16 @@
 /**
  * The restore operation: find the snapshot, check the target before downloading anything, then
  * restore from the first site that holds it, falling back to the next on a site error or a
- * damaged copy.
+ * damaged copy. A target that is the job's own source is refused without `intoSource`: restoring
+ * over production by mistake is how restores destroy data.
  */
-import { LifeboatError } from '../errors.ts';
+import { statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { checkHeader } from '../crypto/age.ts';
+import { LifeboatError, describeError } from '../errors.ts';
 import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
 import { createSource } from '../sources/registry.ts';
-import type { TargetOptions } from '../sources/source.ts';
+import type { Source, TargetOptions } from '../sources/source.ts';
 import type { Context } from './context.ts';
 import { listSnapshots, pickSnapshot } from './snapshots.ts';
 
@@ -14,6 +18,8 @@ export interface RestoreRequest extends TargetOptions {
   readonly snapshot: string;
   readonly site?: string;
   readonly target: string;
+  /** Allow the job's own source as the target. */
+  readonly intoSource?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
@@ -25,10 +31,42 @@ export interface RestoreReport extends RestoreResult {
   readonly seconds: number;
 }
 
+export interface PreflightCheck {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface PreflightReport {
+  readonly job: string;
+  readonly snapshotId?: string;
+  readonly ok: boolean;
+  readonly checks: PreflightCheck[];
+}
+
+function targetOptions(r: RestoreRequest): TargetOptions {
+  return {
+    ...(r.force ? { force: true } : {}),
+    ...(r.clean ? { clean: true } : {}),
+    ...(r.noOwner ? { noOwner: true } : {}),
+    ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+  };
+}
+
+function guardSource(source: Source, r: RestoreRequest, job: string): void {
+  if (!r.intoSource && source.isSource(r.target)) {
+    throw new LifeboatError(
+      'USAGE',
+      `${r.target} is the source of job ${job} itself: restoring there overwrites the live data. Restore elsewhere, or add --into-source if that is really what you want`,
+    );
+  }
+}
+
 export async function restore(ctx: Context, jobName: string, r: RestoreRequest): Promise<RestoreReport> {
   const started = Date.now();
   const job = ctx.job(jobName);
   const source = createSource(job.source);
+  guardSource(source, r, job.name);
   await source.checkTarget(r.target, targetOptions(r));
   const identities = await ctx.identities();
   const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });
@@ -50,11 +88,62 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   return { ...result, job: job.name, snapshotId: entry.id, seconds: (Date.now() - started) / 1000 };
 }
 
-function targetOptions(r: RestoreRequest): TargetOptions {
-  return {
-    ...(r.force ? { force: true } : {}),
-    ...(r.clean ? { clean: true } : {}),
-    ...(r.noOwner ? { noOwner: true } : {}),
-    ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
-  };
+async function attempt(checks: PreflightCheck[], check: string, fn: () => Promise<string>): Promise<boolean> {
+  try {
+    checks.push({ check, ok: true, detail: await fn() });
+    return true;
+  } catch (err) {
+    checks.push({ check, ok: false, detail: describeError(err) });
+    return false;
+  }
+}
+
+/** `restore --dry-run`: everything a restore would check, writing nothing. */
+export async function preflight(ctx: Context, jobName: string, r: RestoreRequest): Promise<PreflightReport> {
+  const job = ctx.job(jobName);
+  const source = createSource(job.source);
+  const checks: PreflightCheck[] = [];
+  await attempt(checks, 'target', async () => {
+    guardSource(source, r, job.name);
+    return (await source.checkTarget(r.target, targetOptions(r))).join('; ');
+  });
+  const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });
+  for (const l of list.listings) if (l.error) checks.push({ check: `site ${l.site}`, ok: false, detail: l.error.message });
+  let snapshotId: string | undefined;
+  let entry;
+  try {
+    entry = pickSnapshot(list, r.snapshot);
+    snapshotId = entry.id;
+    checks.push({ check: 'snapshot', ok: true, detail: `${entry.id} (${entry.manifest.payload.plaintext.bytes} bytes) on ${entry.sites.join(', ')}` });
+  } catch (err) {
+    checks.push({ check: 'snapshot', ok: false, detail: describeError(err) });
+  }
+  if (entry) {
+    const e = entry;
+    await attempt(checks, 'identity', async () => {
+      const identities = await ctx.identities();
+      const site = await ctx.site(e.sites[0]!);
+      const stream = await site.get(e.manifest.payload.key);
+      const parts: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stream) {
+        parts.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (size >= 64 * 1024) break;
+      }
+      stream.destroy();
+      checkHeader(Buffer.concat(parts), identities);
+      return `the identity file opens the snapshot's header (read from site ${site.name})`;
+    });
+    if (r.jobs !== undefined && r.jobs > 1) {
+      await attempt(checks, 'spool space', async () => {
+        const fs = await statfs(tmpdir());
+        const free = fs.bavail * fs.bsize;
+        const need = e.manifest.payload.plaintext.bytes;
+        if (free < need) throw new Error(`--jobs spools ${need} bytes to ${tmpdir()}, which has ${free} bytes free`);
+        return `${tmpdir()} has ${free} bytes free for a ${need}-byte spool file`;
+      });
+    }
+  }
+  return { job: job.name, ...(snapshotId ? { snapshotId } : {}), ok: checks.every((c) => c.ok), checks };
 }

@@ -3,16 +3,10 @@
  * `mysql://user@host:3306/db`) or separate keys. A password never comes from a URL: it is a
  * separate secret reference, so that URLs can be logged and shown.
  */
+import type { DbConnection } from '../config/model.ts';
 import { LifeboatError } from '../errors.ts';
 
-export interface DbConnection {
-  readonly scheme: 'postgres' | 'mysql';
-  readonly host: string;
-  readonly port: number;
-  readonly user?: string;
-  readonly database?: string;
-  readonly password?: string;
-}
+export type { DbConnection };
 
 const SCHEMES: Record<string, DbConnection['scheme']> = { 'postgres:': 'postgres', 'postgresql:': 'postgres', 'mysql:': 'mysql', 'mariadb:': 'mysql' };
 const DEFAULT_PORT = { postgres: 5432, mysql: 3306 } as const;

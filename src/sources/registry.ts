@@ -1,11 +1,14 @@
 /** Creates the source for a job's source config. */
 import type { SourceConfig } from '../config/model.ts';
 import { FilesSource } from './files/files-source.ts';
+import { PostgresSource } from './postgres/postgres-source.ts';
 import type { Source } from './source.ts';
 
 export function createSource(cfg: SourceConfig): Source {
   switch (cfg.type) {
     case 'files':
       return new FilesSource(cfg);
+    case 'postgres':
+      return new PostgresSource(cfg);
   }
 }

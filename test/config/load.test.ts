@@ -44,7 +44,7 @@ describe('config: a valid file', () => {
     expect(j.sites).toEqual(['a', 'b']);
     expect(j.minSites).toBe(1);
     expect(j.retention).toEqual({ keepLast: 3 });
-    expect(j.source.paths).toEqual([join(dir, 'data')]);
+    expect(j.source).toMatchObject({ type: 'files', paths: [join(dir, 'data')] });
     expect(cfg.sites.get('a')).toMatchObject({ type: 'fs', path: join(dir, 'site-a') });
   });
 

@@ -1,7 +1,8 @@
 /** `lifeboat restore <job> --to TARGET`: restore a snapshot (default: the latest) into a target. */
 import type { Command } from 'commander';
 import { Context } from '../../operations/context.ts';
-import { restore } from '../../operations/restore.ts';
+import { LifeboatError } from '../../errors.ts';
+import { preflight, restore, type RestoreRequest } from '../../operations/restore.ts';
 import { load } from '../config-path.ts';
 import { formatBytes, type Out } from '../output.ts';
 
@@ -11,7 +12,30 @@ interface Opts {
   site?: string;
   to: string;
   force?: boolean;
+  clean?: boolean;
+  owner?: boolean;
+  jobs?: string;
+  intoSource?: boolean;
+  dryRun?: boolean;
   json?: boolean;
+}
+
+function request(o: Opts): Omit<RestoreRequest, 'signal'> {
+  let jobs: number | undefined;
+  if (o.jobs !== undefined) {
+    jobs = Number(o.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new LifeboatError('USAGE', `--jobs must be a whole number of at least 1, not "${o.jobs}"`);
+  }
+  return {
+    snapshot: o.snapshot,
+    target: o.to,
+    ...(o.site === undefined ? {} : { site: o.site }),
+    ...(o.force ? { force: true } : {}),
+    ...(o.clean ? { clean: true } : {}),
+    ...(o.owner === false ? { noOwner: true } : {}),
+    ...(jobs === undefined ? {} : { jobs }),
+    ...(o.intoSource ? { intoSource: true } : {}),
+  };
 }
 
 export function register(program: Command, run: (fn: (out: Out, signal: AbortSignal) => Promise<number>) => Promise<void>): void {
@@ -22,19 +46,28 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
     .requiredOption('--to <target>', 'where to restore')
     .option('--snapshot <id>', 'snapshot id, or "latest"', 'latest')
     .option('--site <site>', 'restore from this site only (default: the job\'s sites in order, falling back on failure)')
-    .option('--force', 'allow a non-empty target directory (replaces what the snapshot contains)')
+    .option('--force', 'allow a non-empty target directory, or replace a target file')
+    .option('--clean', 'databases: restore into a non-empty database, replacing the objects the snapshot holds')
+    .option('--no-owner', 'PostgreSQL: do not restore object ownership and privileges')
+    .option('--jobs <n>', 'PostgreSQL: parallel restore jobs (spools the dump to a temporary file)')
+    .option('--into-source', "allow restoring into the job's own source (overwrites the live data)")
+    .option('--dry-run', 'check everything a restore needs, write nothing')
     .option('-c, --config <file>', 'config file')
     .option('--json', 'machine-readable output')
     .action((jobName: string, o: Opts) =>
       run(async (out, signal) => {
         const ctx = new Context(await load(o.config));
         try {
+          if (o.dryRun) {
+            const p = await preflight(ctx, jobName, request(o));
+            const lines = p.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.check}: ${c.detail}`);
+            lines.push(p.ok ? `restore of ${p.job} into ${o.to} would go ahead (nothing was written)` : `restore of ${p.job} into ${o.to} would fail`);
+            out.result(lines.join('\n'), p);
+            return p.ok ? 0 : 1;
+          }
           const r = await restore(ctx, jobName, {
-            snapshot: o.snapshot,
-            target: o.to,
+            ...request(o),
             signal,
-            ...(o.site === undefined ? {} : { site: o.site }),
-            ...(o.force ? { force: true } : {}),
             onProgress: (p) => out.progress(`restore ${jobName} from ${p.site}: ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
             onFallback: (site, err, next) => out.info(`site ${site} failed (${err.message}); trying site ${next}`),
           });

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, opendir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -117,10 +117,15 @@ export class FsSite implements Site {
   }
 
   async delete(key: string): Promise<void> {
+    const path = this.path(key);
     try {
-      await unlink(this.path(key));
+      await unlink(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('deleting', key, err);
+    }
+    // Folders exist only to hold objects: remove the ones this left empty, up to the root.
+    for (let dir = dirname(path); dir.startsWith(`${this.root}/`); dir = dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false))) break;
     }
   }
 

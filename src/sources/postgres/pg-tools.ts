@@ -1,0 +1,77 @@
+/**
+ * The PostgreSQL client tools (pg_dump, pg_restore, psql) as child processes. Connection settings
+ * reach them through libpq's environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, …): the password is
+ * never on a command line, where any user of the host could read it.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { LifeboatError } from '../../errors.ts';
+import { describeDb, type DbConnection } from '../db-url.ts';
+
+export interface PgTools {
+  /** A folder with the client tools (e.g. /usr/lib/postgresql/17/bin), or undefined for PATH. */
+  readonly binDir?: string;
+}
+
+export function pgBin(tools: PgTools, name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): string {
+  return tools.binDir ? join(tools.binDir, name) : name;
+}
+
+export function libpqEnv(c: DbConnection, database?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: c.host, PGPORT: String(c.port), PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'lifeboat' };
+  delete env.PGPASSWORD;
+  delete env.PGSERVICE;
+  if (c.user) env.PGUSER = c.user;
+  const db = database ?? c.database;
+  if (db) env.PGDATABASE = db;
+  if (c.password !== undefined) env.PGPASSWORD = c.password;
+  return env;
+}
+
+/** A libpq connection string naming only the database (the rest comes from the environment). */
+export function conninfo(database: string): string {
+  return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, what: string, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { env, timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return reject(new LifeboatError('USAGE', `${what}: ${cmd} is not installed (install the PostgreSQL client tools, or set binDir)`));
+      reject(new LifeboatError('RESTORE_FAILED', `${what}: ${String(stderr).trim().split('\n').slice(-3).join(' ') || err.message}`));
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/**
+ * Runs SQL through psql on stdin, with psql variables for values (`:'name'` quotes a literal,
+ * `:"name"` an identifier), so that no value is ever spliced into SQL text.
+ */
+export function psql(tools: PgTools, c: DbConnection, sql: string, vars: Record<string, string> = {}, database?: string): Promise<string> {
+  const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'];
+  for (const [k, v] of Object.entries(vars)) args.push('-v', `${k}=${v}`);
+  const where = describeDb({ ...c, ...(database ? { database } : {}) });
+  return run(pgBin(tools, 'psql'), args, libpqEnv(c, database), `psql on ${where}`, sql);
+}
+
+export interface Version {
+  readonly major: number;
+  readonly text: string;
+}
+
+/** The version of a client tool, from `--version` ("pg_dump (PostgreSQL) 15.19 (Debian …)"). */
+export async function clientVersion(tools: PgTools, name: 'pg_dump' | 'pg_restore'): Promise<Version> {
+  const out = await run(pgBin(tools, name), ['--version'], process.env, name);
+  const m = /(\d+)(?:\.(\d+))?/.exec(out);
+  if (!m) throw new LifeboatError('DUMP_FAILED', `${name}: cannot read its version from "${out.trim()}"`);
+  return { major: Number(m[1]), text: `${m[1]}${m[2] ? `.${m[2]}` : ''}` };
+}
+
+/** The server's version, e.g. { major: 15, text: "15.20" }. */
+export async function serverVersion(tools: PgTools, c: DbConnection, database?: string): Promise<Version> {
+  const out = (await psql(tools, c, 'SHOW server_version_num;\nSHOW server_version;\n', {}, database)).trim().split('\n');
+  const num = Number(out[0]);
+  return { major: Math.floor(num / 10000), text: (out[1] ?? '').split(' ')[0] ?? String(num) };
+}

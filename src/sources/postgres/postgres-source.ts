@@ -1,0 +1,138 @@
+/**
+ * The PostgreSQL source: `pg_dump --format=custom` streamed (no temporary file), restored with
+ * `pg_restore` into any database on any server.
+ *
+ * - Before dumping, pg_dump's major version is compared with the server's: an older client cannot
+ *   dump a newer server, and fails at once naming both versions.
+ * - A restore goes into an existing empty database, or creates it. A non-empty database is refused
+ *   unless --clean. Without --jobs the restore is one transaction (all or nothing; and since the
+ *   pipeline releases the end of the stream only after it verified, a damaged snapshot is rolled
+ *   back). With --jobs N the dump is spooled to a temporary file first, because pg_restore needs a
+ *   seekable file for a parallel restore; the file is removed afterwards.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LifeboatError, describeError } from '../../errors.ts';
+import type { PostgresSourceConfig } from '../../config/model.ts';
+import { runConsumer, spawnProducer } from '../child.ts';
+import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
+import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import { clientVersion, conninfo, libpqEnv, pgBin, psql, serverVersion, type PgTools } from './pg-tools.ts';
+
+const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
+
+export class PostgresSource implements Source {
+  readonly kind = 'postgres';
+  readonly ext = 'pgdump' as const;
+  readonly targetKind = 'a database URL such as postgres://user@host:5432/db';
+  private readonly cfg: PostgresSourceConfig;
+  private readonly tools: PgTools;
+
+  constructor(cfg: PostgresSourceConfig) {
+    this.cfg = cfg;
+    this.tools = cfg.binDir === undefined ? {} : { binDir: cfg.binDir };
+  }
+
+  private dumpArgs(): string[] {
+    const args = ['--format=custom', '--compress=0', '--no-password'];
+    for (const s of this.cfg.schemas) args.push(`--schema=${s}`);
+    for (const s of this.cfg.excludeSchemas) args.push(`--exclude-schema=${s}`);
+    for (const t of this.cfg.tables) args.push(`--table=${t}`);
+    for (const t of this.cfg.excludeTables) args.push(`--exclude-table=${t}`);
+    return args;
+  }
+
+  dump(o: { signal: AbortSignal }): Dump {
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const c = this.cfg.connection;
+    const where = describeDb(c);
+    const done = (async (): Promise<Facts> => {
+      const [client, server] = await Promise.all([clientVersion(this.tools, 'pg_dump'), serverVersion(this.tools, c)]).catch((err: unknown) => {
+        throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
+      });
+      if (client.major < server.major) {
+        throw new LifeboatError(
+          'DUMP_FAILED',
+          `pg_dump ${client.text} is older than the server ${where} (PostgreSQL ${server.text}) and cannot dump it: install the PostgreSQL ${server.major} client tools or newer, or point source.binDir at them`,
+        );
+      }
+      const child = spawnProducer({ cmd: pgBin(this.tools, 'pg_dump'), args: this.dumpArgs(), env: libpqEnv(c), what: `pg_dump of ${where}` }, o.signal);
+      await Promise.all([pipeline(child.stream, out), child.done]);
+      return { database: c.database ?? null, server: where, serverVersion: server.text, clientVersion: `pg_dump ${client.text}`, format: 'pg_dump custom' };
+    })();
+    done.catch((err: unknown) => out.destroy(err as Error));
+    return { stream: out, done };
+  }
+
+  private target(target: string): DbConnection & { database: string } {
+    if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not "${target}"`);
+    const t = parseDbUrl(target, 'the restore target');
+    if (t.scheme !== 'postgres') throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not a ${t.scheme} URL`);
+    if (!t.database) throw new LifeboatError('USAGE', 'the restore target URL must name a database (postgres://user@host:5432/dbname)');
+    return { ...t, database: t.database };
+  }
+
+  isSource(target: string): boolean {
+    return isDbUrl(target) && sameDatabase(parseDbUrl(target, 'the restore target'), this.cfg.connection);
+  }
+
+  private async exists(t: DbConnection & { database: string }): Promise<boolean> {
+    const out = await psql(this.tools, t, "SELECT 1 FROM pg_database WHERE datname = :'db';\n", { db: t.database }, 'postgres');
+    return out.trim() === '1';
+  }
+
+  async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
+    const t = this.target(target);
+    const where = describeDb(t);
+    const server = await serverVersion(this.tools, t, 'postgres').catch((err: unknown) => {
+      throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
+    });
+    const client = await clientVersion(this.tools, 'pg_restore');
+    const notes = [`server ${where} runs PostgreSQL ${server.text}; pg_restore ${client.text}`];
+    if (!(await this.exists(t))) return [...notes, `database ${t.database} does not exist and will be created`];
+    const objects = Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim());
+    if (objects > 0 && !o.clean) {
+      throw new LifeboatError('USAGE', `the restore target ${where} is not empty (${objects} relations): choose an empty or new database, or add --clean to replace the objects the snapshot holds`);
+    }
+    return [...notes, objects > 0 ? `database ${t.database} has ${objects} relations; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
+  }
+
+  async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
+    const t = this.target(target);
+    await this.checkTarget(target, o);
+    const created = !(await this.exists(t));
+    if (created) await psql(this.tools, t, 'CREATE DATABASE :"db";\n', { db: t.database }, 'postgres');
+    const args = [`--dbname=${conninfo(t.database)}`, '--no-password', '--exit-on-error'];
+    if (o.clean) args.push('--clean', '--if-exists');
+    if (o.noOwner) args.push('--no-owner', '--no-privileges');
+    const spec = { cmd: pgBin(this.tools, 'pg_restore'), env: libpqEnv(t, t.database), what: `pg_restore into ${describeDb(t)}` };
+    let spool: string | undefined;
+    try {
+      if (o.jobs !== undefined && o.jobs > 1) {
+        spool = await mkdtemp(join(tmpdir(), 'lifeboat-pgrestore-'));
+        const file = join(spool, 'dump.pgdump');
+        await pipeline(input, createWriteStream(file, { mode: 0o600 }));
+        await runConsumer({ ...spec, args: [...args, `--jobs=${o.jobs}`, file] }, emptyInput(), o.signal);
+      } else {
+        await runConsumer({ ...spec, args: [...args, '--single-transaction'] }, input, o.signal);
+      }
+      return { database: t.database, target: describeDb(t), created };
+    } catch (err) {
+      if (created) await psql(this.tools, t, 'DROP DATABASE IF EXISTS :"db";\n', { db: t.database }, 'postgres').catch(() => {});
+      throw err;
+    } finally {
+      if (spool) await rm(spool, { recursive: true, force: true });
+    }
+  }
+}
+
+function emptyInput(): Readable {
+  const p = new PassThrough();
+  p.end();
+  return p;
+}

@@ -1,0 +1,154 @@
+// PostgreSQL source against the running server: a realistic database survives backup → restore
+// into another database with identical schema and data; failures commit nothing and say why.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../../src/operations/backup.ts';
+import type { Context } from '../../src/operations/context.ts';
+import { preflight, restore } from '../../src/operations/restore.ts';
+import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { execFileP } from '../helpers/streams.ts';
+
+const PG = { PGHOST: process.env.LIFEBOAT_TEST_PGHOST ?? '127.0.0.1', PGPORT: process.env.LIFEBOAT_TEST_PGPORT ?? '5432', PGUSER: process.env.LIFEBOAT_TEST_PGUSER ?? 'postgres' };
+const server = `postgres://${PG.PGUSER}@${PG.PGHOST}:${PG.PGPORT}`;
+const suffix = randomBytes(3).toString('hex');
+const src = `lifeboat_src_${suffix}`;
+const created: string[] = [src];
+let ws: Workspace;
+let ctx: Context;
+
+async function sql(db: string, text: string): Promise<string> {
+  const { stdout } = await execFileP('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', text], { env: { ...process.env, ...PG } });
+  return stdout.trim();
+}
+
+/** Everything that must survive a restore: the schema as pg_dump prints it, and the data. */
+async function fingerprint(db: string): Promise<Record<string, string>> {
+  const { stdout: schema } = await execFileP('pg_dump', ['--schema-only', '--no-comments', '-d', db], { env: { ...process.env, ...PG } });
+  const tables = (await sql(db, "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).split('\n');
+  const out: Record<string, string> = { schema: schema.replace(/^--.*$/gm, '').replace(/\\restrict .*$/gm, '').replace(/\\unrestrict .*$/gm, '') };
+  for (const t of tables) out[t] = await sql(db, `SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM ${t} x`);
+  out.sequences = await sql(db, "SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences");
+  out.largeObjects = await sql(db, 'SELECT string_agg(md5(lo_get(oid)), \',\' ORDER BY oid) FROM pg_largeobject_metadata');
+  out.comments = await sql(db, "SELECT string_agg(obj_description(oid, 'pg_class'), ',') FROM pg_class WHERE relname = 'customers'");
+  out.revenue = await sql(db, 'SELECT string_agg(status::text || revenue, \',\' ORDER BY status) FROM revenue_by_status');
+  return out;
+}
+
+function job(extra = ''): string {
+  return `sites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ./site-b }\njobs:\n  db:\n    source: { type: postgres, url: "${server}/${src}"${extra} }\n`;
+}
+
+beforeAll(async () => {
+  ws = await workspace();
+  await sql('postgres', `CREATE DATABASE ${src}`);
+  await execFileP('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', src, '-f', join(import.meta.dirname, 'fixtures', 'postgres-realistic.sql')], { env: { ...process.env, ...PG } });
+  ctx = await ws.context(job());
+});
+afterAll(async () => {
+  ctx?.close();
+  for (const db of created) await sql('postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
+  await ws?.cleanup();
+});
+
+describe('PostgreSQL source', () => {
+  it('restores a realistic database into a new one with identical schema and data', async () => {
+    const r = await backup(ctx, 'db');
+    expect(r.ok).toBe(true);
+    expect(r.manifest!.source.facts).toMatchObject({ database: src, serverVersion: expect.stringMatching(/^\d+\.\d+/), clientVersion: expect.stringMatching(/^pg_dump \d+/) });
+    const dst = `lifeboat_dst_${suffix}`;
+    created.push(dst);
+    const rr = await restore(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}` });
+    expect(rr.facts).toMatchObject({ database: dst, created: true });
+    expect(await fingerprint(dst)).toEqual(await fingerprint(src));
+  });
+
+  it('refuses a non-empty target without --clean, and replaces its objects with --clean', async () => {
+    const dst = `lifeboat_dst_${suffix}`;
+    await expect(restore(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}` })).rejects.toThrow(/is not empty \(\d+ relations\).*--clean/);
+    await sql(dst, 'DELETE FROM notes');
+    await restore(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}`, clean: true });
+    expect(await fingerprint(dst)).toEqual(await fingerprint(src));
+  });
+
+  it('restores in parallel with --jobs through a spool file that is removed afterwards', async () => {
+    const dst = `lifeboat_par_${suffix}`;
+    created.push(dst);
+    await restore(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}`, jobs: 2, noOwner: true });
+    expect(await fingerprint(dst)).toEqual(await fingerprint(src));
+    expect((await readdir('/tmp')).filter((n) => n.startsWith('lifeboat-pgrestore-'))).toEqual([]);
+  });
+
+  it('refuses to restore into the source database without --into-source', async () => {
+    await expect(restore(ctx, 'db', { snapshot: 'latest', target: `${server.replace('127.0.0.1', 'localhost')}/${src}`, clean: true })).rejects.toThrow(
+      /is the source of job db itself.*--into-source/,
+    );
+  });
+
+  it('a dry run checks the target, the snapshot and the identity, and writes nothing', async () => {
+    const dst = `lifeboat_dry_${suffix}`;
+    const p = await preflight(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}` });
+    expect(p.ok).toBe(true);
+    expect(p.checks.map((c) => c.check)).toEqual(['target', 'snapshot', 'identity']);
+    expect(p.checks[0]!.detail).toMatch(/does not exist and will be created/);
+    expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${dst}'`)).toBe('0');
+    const bad = await preflight(ctx, 'db', { snapshot: 'latest', target: '/tmp/not-a-database' });
+    expect(bad.ok).toBe(false);
+    expect(bad.checks[0]!.detail).toMatch(/restores into a database URL/);
+  });
+
+  it('a pg_dump killed mid-run leaves no snapshot and says how it died', async () => {
+    // Hold a lock so that pg_dump waits inside its run, then kill it there.
+    const locker = spawn('psql', ['-X', '-q', '-d', src, '-c', 'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;'], {
+      env: { ...process.env, ...PG },
+      stdio: 'ignore',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await snapshotCount();
+    const killer = setInterval(() => {
+      void execFileP('pkill', ['-KILL', '-f', `pg_dump .*--format=custom`]).catch(() => {});
+    }, 300);
+    try {
+      await expect(backup(ctx, 'db')).rejects.toThrow(/pg_dump of postgres:\/\/.* was killed by SIGKILL/);
+    } finally {
+      clearInterval(killer);
+      locker.kill();
+      await sql('postgres', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%LOCK TABLE orders%' AND pid <> pg_backend_pid()");
+    }
+    expect(await snapshotCount()).toBe(before);
+  });
+
+  it('a role that cannot connect fails with the server message and commits nothing', async () => {
+    const c = await ws.context(job(', user: no_such_role_lifeboat'));
+    await expect(backup(c, 'db')).rejects.toThrow(/cannot dump postgres:\/\/no_such_role_lifeboat@.*role "no_such_role_lifeboat" does not exist/);
+    c.close();
+  });
+
+  it('a pg_dump older than the server is refused, naming both versions', async () => {
+    // No older pg_dump can be installed next to this server, so a stand-in reports an older
+    // version; psql (for the server's version) is the real one.
+    const bin = join(ws.dir, 'old-bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
+    await chmod(join(bin, 'pg_dump'), 0o755);
+    const { stdout } = await execFileP('sh', ['-c', 'command -v psql']);
+    await symlink(stdout.trim(), join(bin, 'psql'));
+    const c = await ws.context(job(`, binDir: "${bin}"`));
+    await expect(backup(c, 'db')).rejects.toThrow(/pg_dump 9\.6 is older than the server .* \(PostgreSQL \d+\.\d+\) and cannot dump it: install the PostgreSQL \d+ client tools/);
+    c.close();
+  });
+
+  it('keeps the password out of argv, logs and manifests', async () => {
+    const c = await ws.context(job(', password: "${env:LB_TEST_PGPASS}"'), { ...process.env, LB_TEST_PGPASS: 'pg-secret-value-4711' });
+    const r = await backup(c, 'db');
+    const manifest = await readFile(join(ws.dir, 'site-a', 'jobs', 'db', 'snapshots', r.snapshotId, 'manifest.json'), 'utf8');
+    expect(manifest).not.toContain('pg-secret-value-4711');
+    c.close();
+  });
+});
+
+async function snapshotCount(): Promise<number> {
+  return (await readdir(join(ws.dir, 'site-a', 'jobs', 'db', 'snapshots')).catch(() => [])).length;
+}
