@@ -229,6 +229,16 @@ function buildSource(s: RawSource, baseDir: string, path: PathSegment[], c: Coll
       onUnreadable: s.onUnreadable,
     };
   }
+  if (s.type === 'sqlite') return { type: 'sqlite', path: resolve(baseDir, s.path) };
+  if (s.type === 'command') {
+    return {
+      type: 'command',
+      dump: s.dump,
+      ...(s.restore ? { restore: s.restore } : {}),
+      env: s.env ?? {},
+      ...(s.cwd === undefined ? {} : { cwd: resolve(baseDir, s.cwd) }),
+    };
+  }
   const connection = buildConnection(s, 'postgres', path, c);
   if (!connection) return undefined;
   return {

@@ -60,7 +60,20 @@ export interface PostgresSourceConfig {
   readonly binDir?: string;
 }
 
-export type SourceConfig = FilesSourceConfig | PostgresSourceConfig;
+export interface SqliteSourceConfig {
+  readonly type: 'sqlite';
+  readonly path: string;
+}
+
+export interface CommandSourceConfig {
+  readonly type: 'command';
+  readonly dump: readonly string[];
+  readonly restore?: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+export type SourceConfig = FilesSourceConfig | PostgresSourceConfig | SqliteSourceConfig | CommandSourceConfig;
 
 export interface Retention {
   readonly keepLast?: number;

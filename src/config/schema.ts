@@ -75,8 +75,22 @@ export const postgresSourceSchema = z.strictObject({
   binDir: nonEmpty.optional(),
 });
 
-export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema, postgresSourceSchema], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files" or "postgres")' : undefined),
+export const sqliteSourceSchema = z.strictObject({
+  type: z.literal('sqlite'),
+  path: nonEmpty,
+});
+
+const argv = z.array(z.string()).min(1, { error: 'needs a command: a list such as ["redis-cli", "--rdb", "-"]' });
+export const commandSourceSchema = z.strictObject({
+  type: z.literal('command'),
+  dump: argv,
+  restore: argv.optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: nonEmpty.optional(),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema, postgresSourceSchema, sqliteSourceSchema, commandSourceSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files", "postgres", "sqlite" or "command")' : undefined),
 });
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, { error: 'must be a duration such as 90s, 15m, 6h or 7d' });

@@ -1,7 +1,9 @@
 /** Creates the source for a job's source config. */
 import type { SourceConfig } from '../config/model.ts';
 import { FilesSource } from './files/files-source.ts';
+import { CommandSource } from './command/command-source.ts';
 import { PostgresSource } from './postgres/postgres-source.ts';
+import { SqliteSource } from './sqlite/sqlite-source.ts';
 import type { Source } from './source.ts';
 
 export function createSource(cfg: SourceConfig): Source {
@@ -10,5 +12,9 @@ export function createSource(cfg: SourceConfig): Source {
       return new FilesSource(cfg);
     case 'postgres':
       return new PostgresSource(cfg);
+    case 'sqlite':
+      return new SqliteSource(cfg);
+    case 'command':
+      return new CommandSource(cfg);
   }
 }

@@ -1,0 +1,96 @@
+/**
+ * The SQLite source: a consistent copy of a live database through SQLite's online backup API
+ * (node:sqlite), written to a private temporary file and then streamed; the copy is removed as
+ * soon as it has been read. A restore writes the file beside the target, runs
+ * `PRAGMA integrity_check` on it, and only then renames it into place (never over an existing
+ * file without --force).
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { backup, DatabaseSync } from 'node:sqlite';
+import { randomBytes } from 'node:crypto';
+import type { SqliteSourceConfig } from '../../config/model.ts';
+import { LifeboatError, describeError } from '../../errors.ts';
+import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+
+export class SqliteSource implements Source {
+  readonly kind = 'sqlite';
+  readonly ext = 'sqlite' as const;
+  readonly targetKind = 'a file path';
+  private readonly cfg: SqliteSourceConfig;
+
+  constructor(cfg: SqliteSourceConfig) {
+    this.cfg = cfg;
+  }
+
+  dump(o: { signal: AbortSignal }): Dump {
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const done = (async (): Promise<Facts> => {
+      const dir = await mkdtemp(join(tmpdir(), 'lifeboat-sqlite-'));
+      try {
+        const copy = join(dir, 'copy.sqlite');
+        let pages: number;
+        let db: DatabaseSync;
+        try {
+          db = new DatabaseSync(this.cfg.path, { readOnly: true });
+        } catch (err) {
+          throw new LifeboatError('DUMP_FAILED', `cannot open the SQLite database ${this.cfg.path}: ${describeError(err)}`);
+        }
+        try {
+          pages = await backup(db, copy);
+        } catch (err) {
+          throw new LifeboatError('DUMP_FAILED', `SQLite backup of ${this.cfg.path} failed: ${describeError(err)}`);
+        } finally {
+          db.close();
+        }
+        o.signal.throwIfAborted();
+        await pipeline(createReadStream(copy, { highWaterMark: 1 << 20 }), out);
+        return { path: this.cfg.path, pages, method: 'sqlite online backup' };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    })();
+    done.catch((err: unknown) => out.destroy(err as Error));
+    return { stream: out, done };
+  }
+
+  isSource(target: string): boolean {
+    return resolve(target) === this.cfg.path;
+  }
+
+  async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
+    if (/^[a-z]+:\/\//.test(target)) throw new LifeboatError('USAGE', `a sqlite snapshot restores into ${this.targetKind}, not "${target}"`);
+    const path = resolve(target);
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isDirectory()) throw new LifeboatError('USAGE', `the restore target ${target} is a directory; a sqlite snapshot restores into a file path`);
+    if (st && !o.force) throw new LifeboatError('USAGE', `the restore target ${target} exists: choose a new file, or add --force to replace it`);
+    return [st ? `${path} exists and will be replaced (--force)` : `${path} will be created`];
+  }
+
+  async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
+    await this.checkTarget(target, o);
+    const path = resolve(target);
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = join(dirname(path), `.${basename(path)}.lifeboat-partial-${randomBytes(4).toString('hex')}`);
+    try {
+      await pipeline(input, createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }), { signal: o.signal });
+      const db = new DatabaseSync(tmp, { readOnly: true });
+      let result: string;
+      try {
+        result = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+      } finally {
+        db.close();
+      }
+      if (result !== 'ok') throw new LifeboatError('RESTORE_FAILED', `the restored SQLite database fails its integrity check: ${result.slice(0, 500)}`);
+      await rename(tmp, path);
+      return { path, integrityCheck: 'ok' };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+}
