@@ -239,6 +239,11 @@ function buildSource(s: RawSource, baseDir: string, path: PathSegment[], c: Coll
       ...(s.cwd === undefined ? {} : { cwd: resolve(baseDir, s.cwd) }),
     };
   }
+  if (s.type === 'mysql') {
+    const connection = buildConnection({ ...s, ...(s.databases && !s.url && !s.database ? { database: s.databases[0] } : {}) }, 'mysql', path, c);
+    if (!connection) return undefined;
+    return { type: 'mysql', connection, databases: s.databases ?? [connection.database!] };
+  }
   const connection = buildConnection(s, 'postgres', path, c);
   if (!connection) return undefined;
   return {

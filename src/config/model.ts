@@ -60,6 +60,12 @@ export interface PostgresSourceConfig {
   readonly binDir?: string;
 }
 
+export interface MysqlSourceConfig {
+  readonly type: 'mysql';
+  readonly connection: DbConnection;
+  readonly databases: readonly string[];
+}
+
 export interface SqliteSourceConfig {
   readonly type: 'sqlite';
   readonly path: string;
@@ -73,7 +79,7 @@ export interface CommandSourceConfig {
   readonly cwd?: string;
 }
 
-export type SourceConfig = FilesSourceConfig | PostgresSourceConfig | SqliteSourceConfig | CommandSourceConfig;
+export type SourceConfig = FilesSourceConfig | PostgresSourceConfig | MysqlSourceConfig | SqliteSourceConfig | CommandSourceConfig;
 
 export interface Retention {
   readonly keepLast?: number;

@@ -75,6 +75,13 @@ export const postgresSourceSchema = z.strictObject({
   binDir: nonEmpty.optional(),
 });
 
+export const mysqlSourceSchema = z.strictObject({
+  type: z.literal('mysql'),
+  ...dbConnection,
+  /** Databases to dump; default: the one the url or `database` names. */
+  databases: z.array(nonEmpty).min(1).optional(),
+});
+
 export const sqliteSourceSchema = z.strictObject({
   type: z.literal('sqlite'),
   path: nonEmpty,
@@ -89,8 +96,8 @@ export const commandSourceSchema = z.strictObject({
   cwd: nonEmpty.optional(),
 });
 
-export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema, postgresSourceSchema, sqliteSourceSchema, commandSourceSchema], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files", "postgres", "sqlite" or "command")' : undefined),
+export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema, postgresSourceSchema, mysqlSourceSchema, sqliteSourceSchema, commandSourceSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files", "postgres", "mysql", "sqlite" or "command")' : undefined),
 });
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, { error: 'must be a duration such as 90s, 15m, 6h or 7d' });

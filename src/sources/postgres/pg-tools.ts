@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL client tools (pg_dump, pg_restore, psql) as child processes. Connection settings
  * reach them through libpq's environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, …): the password is
- * never on a command line, where any user of the host could read it.
+ * never on a command line, where any user of the host could read it. A connection without a
+ * configured password (a restore target) uses libpq's usual places: PGPASSWORD, ~/.pgpass.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -19,7 +20,6 @@ export function pgBin(tools: PgTools, name: 'pg_dump' | 'pg_restore' | 'psql' | 
 
 export function libpqEnv(c: DbConnection, database?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: c.host, PGPORT: String(c.port), PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'lifeboat' };
-  delete env.PGPASSWORD;
   delete env.PGSERVICE;
   if (c.user) env.PGUSER = c.user;
   const db = database ?? c.database;

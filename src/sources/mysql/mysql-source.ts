@@ -1,0 +1,120 @@
+/**
+ * The MySQL/MariaDB source: `mariadb-dump` (or `mysqldump`) with --single-transaction, routines,
+ * triggers, events and hex-encoded blobs, streamed; restored with the `mariadb`/`mysql` client.
+ *
+ * A job dumping one database dumps it without CREATE DATABASE/USE statements, so it restores into
+ * a database of any name. The restore target is a database URL; the database is created when it
+ * does not exist, and a non-empty one is refused unless --clean. A restore that fails drops the
+ * database it created.
+ */
+import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { MysqlSourceConfig } from '../../config/model.ts';
+import { LifeboatError, describeError } from '../../errors.ts';
+import { runConsumer, spawnProducer } from '../child.ts';
+import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
+import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
+
+export class MysqlSource implements Source {
+  readonly kind = 'mysql';
+  readonly ext = 'sql' as const;
+  readonly targetKind = 'a database URL such as mysql://user@host:3306/db';
+  private readonly cfg: MysqlSourceConfig;
+
+  constructor(cfg: MysqlSourceConfig) {
+    this.cfg = cfg;
+  }
+
+  dump(o: { signal: AbortSignal }): Dump {
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const c = this.cfg.connection;
+    const where = describeDb(c);
+    const done = (async (): Promise<Facts> => {
+      const tools = await findTools();
+      const version = (await query(tools, c, 'SELECT VERSION()').catch((err: unknown) => {
+        throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
+      })).trim();
+      const opts = await optionFile(c);
+      try {
+        const args = [
+          `--defaults-extra-file=${opts.path}`,
+          '--single-transaction',
+          '--routines',
+          '--triggers',
+          '--events',
+          '--hex-blob',
+          '--default-character-set=utf8mb4',
+        ];
+        if (this.cfg.databases.length === 1) args.push('--', this.cfg.databases[0]!);
+        else args.push('--databases', '--', ...this.cfg.databases);
+        const child = spawnProducer({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }, o.signal);
+        await Promise.all([pipeline(child.stream, out), child.done]);
+      } finally {
+        await opts.remove();
+      }
+      return { databases: [...this.cfg.databases], server: where, serverVersion: version, client: tools.dump };
+    })();
+    done.catch((err: unknown) => out.destroy(err as Error));
+    return { stream: out, done };
+  }
+
+  private target(target: string): DbConnection & { database: string } {
+    if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not "${target}"`);
+    const t = parseDbUrl(target, 'the restore target');
+    if (t.scheme !== 'mysql') throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not a ${t.scheme} URL`);
+    if (this.cfg.databases.length > 1) throw new LifeboatError('USAGE', 'this job dumps several databases; restoring it into one target database is not supported yet');
+    if (!t.database) throw new LifeboatError('USAGE', 'the restore target URL must name a database (mysql://user@host:3306/dbname)');
+    // A target's password comes from the client's usual places (~/.my.cnf, MYSQL_PWD).
+    return { ...t, database: t.database };
+  }
+
+  isSource(target: string): boolean {
+    if (!isDbUrl(target)) return false;
+    const t = parseDbUrl(target, 'the restore target');
+    return this.cfg.databases.some((db) => sameDatabase(t, { ...this.cfg.connection, database: db }));
+  }
+
+  private async tables(t: DbConnection & { database: string }): Promise<number | undefined> {
+    const tools = await findTools();
+    const exists = (await query(tools, t, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${literal(t.database)}`)).trim();
+    if (exists === '0') return undefined;
+    return Number((await query(tools, t, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ${literal(t.database)}`)).trim());
+  }
+
+  async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
+    const t = this.target(target);
+    const where = describeDb(t);
+    const tables = await this.tables(t).catch((err: unknown) => {
+      throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
+    });
+    if (tables === undefined) return [`database ${t.database} on ${where} does not exist and will be created`];
+    if (tables > 0 && !o.clean) {
+      throw new LifeboatError('USAGE', `the restore target ${where} is not empty (${tables} tables): choose an empty or new database, or add --clean to replace the tables the snapshot holds`);
+    }
+    return [tables > 0 ? `database ${t.database} has ${tables} tables; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
+  }
+
+  async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
+    const t = this.target(target);
+    const tools = await findTools();
+    const created = (await this.tables(t)) === undefined;
+    await this.checkTarget(target, o);
+    if (created) await query(tools, t, `CREATE DATABASE ${ident(t.database)} CHARACTER SET utf8mb4`);
+    const opts = await optionFile(t);
+    try {
+      await runConsumer(
+        { cmd: tools.client, args: [`--defaults-extra-file=${opts.path}`, '--default-character-set=utf8mb4', `--database=${t.database}`], what: `${tools.client} into ${describeDb(t)}` },
+        input,
+        o.signal,
+      );
+      return { database: t.database, target: describeDb(t), created, client: tools.client };
+    } catch (err) {
+      if (created) await query(tools, t, `DROP DATABASE IF EXISTS ${ident(t.database)}`).catch(() => {});
+      throw err;
+    } finally {
+      await opts.remove();
+    }
+  }
+}
