@@ -1,0 +1,39 @@
+/** What every benchmark scenario shares: a row of the results table and a few helpers. */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Measured } from '../measure.ts';
+
+export interface Row {
+  scenario: string;
+  lifeboat: Measured;
+  reference: Measured;
+  referenceName: string;
+  /** Bytes processed, for a rate column. */
+  bytes: number;
+  target: { ratio: number; rssBytes?: number };
+}
+
+export const root = join(import.meta.dirname, '..', '..');
+export const lifeboatCmd = `"${process.execPath}" "${root}/bin/lifeboat"`;
+
+export function median(ms: Measured[]): Measured {
+  const mid = <T>(xs: T[]): T => xs[Math.floor(xs.length / 2)]!;
+  return {
+    wall: mid(ms.map((m) => m.wall).sort((a, b) => a - b)),
+    cpu: mid(ms.map((m) => m.cpu).sort((a, b) => a - b)),
+    peakRssBytes: Math.max(...ms.map((m) => m.peakRssBytes)),
+  };
+}
+
+/** A workspace with an age key pair and a config file written from `yaml` (encryption added). */
+export async function benchWorkspace(yaml: (recipient: string) => string): Promise<{ dir: string; config: string; recipient: string; identity: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-bench-'));
+  const identity = join(dir, 'id.txt');
+  execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+  const recipient = execFileSync('age-keygen', ['-y', identity]).toString().trim();
+  const config = join(dir, 'lifeboat.yaml');
+  await writeFile(config, `encryption:\n  recipients: [${recipient}]\n  identityFile: ./id.txt\n${yaml(recipient)}`);
+  return { dir, config, recipient, identity };
+}

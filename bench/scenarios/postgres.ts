@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL: a `pgbench -i -s SCALE` database on the local server.
+ * - backup to one fs site next to `pg_dump -Fc -Z0 | zstd -3 -T1 | age -r R > file; sync file`
+ * - restore into a new database next to `createdb && pg_restore` of a local dump file, with the
+ *   same pg_restore options Lifeboat uses (--exit-on-error --single-transaction)
+ * Targets: both ≤ 1.15× the reference. Skipped (and said so) when the server is not reachable.
+ */
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { measure, type Measured } from '../measure.ts';
+import { benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
+
+const PG = { PGHOST: process.env.PGHOST ?? '127.0.0.1', PGPORT: process.env.PGPORT ?? '5432', PGUSER: process.env.PGUSER ?? 'postgres' };
+const env = { ...process.env, ...PG };
+const server = `postgres://${PG.PGUSER}@${PG.PGHOST}:${PG.PGPORT}`;
+
+function psql(sql: string, db = 'postgres'): string {
+  return execFileSync('psql', ['-X', '-A', '-t', '-q', '-d', db, '-c', sql], { env }).toString().trim();
+}
+
+function ensurePgbench(scale: number): string {
+  const db = `lifeboat_bench_pgbench_${scale}`;
+  const exists = psql(`SELECT count(*) FROM pg_database WHERE datname = '${db}'`) === '1';
+  if (exists && psql('SELECT count(*) FROM pgbench_branches', db) === String(scale)) return db;
+  if (exists) psql(`DROP DATABASE ${db}`);
+  psql(`CREATE DATABASE ${db}`);
+  execFileSync('pgbench', ['-i', '-q', '-s', String(scale), db], { env, stdio: 'ignore' });
+  psql('VACUUM ANALYZE', db);
+  return db;
+}
+
+export function postgresAvailable(): boolean {
+  try {
+    psql('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function postgresScenarios(scale: number, rounds: number): Promise<Row[]> {
+  const db = ensurePgbench(scale);
+  const bytes = Number(psql(`SELECT pg_database_size('${db}')`));
+  const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\njobs:\n  pg:\n    source: { type: postgres, url: "${server}/${db}" }\n`);
+  const dump = join(ws.dir, 'local.pgdump');
+  try {
+    execFileSync('sh', ['-c', `pg_dump -Fc -Z0 -d ${db} > "${dump}"`], { env });
+    const backupOurs: Measured[] = [];
+    const backupTheirs: Measured[] = [];
+    const restoreOurs: Measured[] = [];
+    const restoreTheirs: Measured[] = [];
+    for (let i = 0; i < rounds; i++) {
+      await rm(join(ws.dir, 'a'), { recursive: true, force: true });
+      backupOurs.push(await measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env));
+      backupTheirs.push(await measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env));
+      const ours = `lifeboat_bench_restore_ours`;
+      const theirs = `lifeboat_bench_restore_ref`;
+      psql(`DROP DATABASE IF EXISTS ${ours}`);
+      psql(`DROP DATABASE IF EXISTS ${theirs}`);
+      restoreOurs.push(await measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${ours}`, env));
+      restoreTheirs.push(await measure(`createdb ${theirs} && pg_restore --exit-on-error --single-transaction -d ${theirs} "${dump}"`, env));
+      psql(`DROP DATABASE IF EXISTS ${ours}`);
+      psql(`DROP DATABASE IF EXISTS ${theirs}`);
+    }
+    return [
+      {
+        scenario: `PostgreSQL backup, pgbench -s ${scale}, 1 fs site`,
+        lifeboat: median(backupOurs),
+        reference: median(backupTheirs),
+        referenceName: 'pg_dump -Fc -Z0 \\| zstd -3 -T1 \\| age > file; sync',
+        bytes,
+        target: { ratio: 1.15 },
+      },
+      {
+        scenario: `PostgreSQL restore, pgbench -s ${scale}, from 1 fs site`,
+        lifeboat: median(restoreOurs),
+        reference: median(restoreTheirs),
+        referenceName: 'createdb; pg_restore of a local dump file',
+        bytes,
+        target: { ratio: 1.15 },
+      },
+    ];
+  } finally {
+    await rm(ws.dir, { recursive: true, force: true });
+  }
+}
