@@ -81,31 +81,40 @@ export class PostgresSource implements Source {
     return isDbUrl(target) && sameDatabase(parseDbUrl(target, 'the restore target'), this.cfg.connection);
   }
 
-  private async exists(t: DbConnection & { database: string }): Promise<boolean> {
-    const out = await psql(this.tools, t, "SELECT 1 FROM pg_database WHERE datname = :'db';\n", { db: t.database }, 'postgres');
-    return out.trim() === '1';
+  /** Whether the target database exists and, if so, how many relations it holds (≤ 2 psql runs). */
+  private async inspect(t: DbConnection & { database: string }): Promise<{ server: string; objects?: number }> {
+    const out = (await psql(this.tools, t, "SHOW server_version;\nSELECT count(*) FROM pg_database WHERE datname = :'db';\n", { db: t.database }, 'postgres')).trim().split('\n');
+    const server = (out[0] ?? '').split(' ')[0] ?? '';
+    if (out[1] !== '1') return { server };
+    return { server, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
+  }
+
+  private refuseNonEmpty(t: DbConnection & { database: string }, objects: number | undefined, o: TargetOptions): void {
+    if (objects !== undefined && objects > 0 && !o.clean) {
+      throw new LifeboatError('USAGE', `the restore target ${describeDb(t)} is not empty (${objects} relations): choose an empty or new database, or add --clean to replace the objects the snapshot holds`);
+    }
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
     const t = this.target(target);
     const where = describeDb(t);
-    const server = await serverVersion(this.tools, t, 'postgres').catch((err: unknown) => {
-      throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
-    });
-    const client = await clientVersion(this.tools, 'pg_restore');
-    const notes = [`server ${where} runs PostgreSQL ${server.text}; pg_restore ${client.text}`];
-    if (!(await this.exists(t))) return [...notes, `database ${t.database} does not exist and will be created`];
-    const objects = Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim());
-    if (objects > 0 && !o.clean) {
-      throw new LifeboatError('USAGE', `the restore target ${where} is not empty (${objects} relations): choose an empty or new database, or add --clean to replace the objects the snapshot holds`);
-    }
-    return [...notes, objects > 0 ? `database ${t.database} has ${objects} relations; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
+    const [state, client] = await Promise.all([
+      this.inspect(t).catch((err: unknown) => {
+        throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
+      }),
+      clientVersion(this.tools, 'pg_restore'),
+    ]);
+    this.refuseNonEmpty(t, state.objects, o);
+    const notes = [`server ${where} runs PostgreSQL ${state.server}; pg_restore ${client.text}`];
+    if (state.objects === undefined) return [...notes, `database ${t.database} does not exist and will be created`];
+    return [...notes, state.objects > 0 ? `database ${t.database} has ${state.objects} relations; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
   }
 
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     const t = this.target(target);
-    await this.checkTarget(target, o);
-    const created = !(await this.exists(t));
+    const state = await this.inspect(t);
+    this.refuseNonEmpty(t, state.objects, o);
+    const created = state.objects === undefined;
     if (created) await psql(this.tools, t, 'CREATE DATABASE :"db";\n', { db: t.database }, 'postgres');
     const args = [`--dbname=${conninfo(t.database)}`, '--no-password', '--exit-on-error'];
     if (o.clean) args.push('--clean', '--if-exists');
