@@ -45,6 +45,7 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
   const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\njobs:\n  pg:\n    source: { type: postgres, url: "${server}/${db}" }\n`);
   const dump = join(ws.dir, 'local.pgdump');
   try {
+    // Also warms the server's caches, so that the first measured run is not the only cold one.
     execFileSync('sh', ['-c', `pg_dump -Fc -Z0 -d ${db} > "${dump}"`], { env });
     const backupOurs: Measured[] = [];
     const backupTheirs: Measured[] = [];
@@ -52,16 +53,31 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
     const restoreTheirs: Measured[] = [];
     for (let i = 0; i < rounds; i++) {
       await rm(join(ws.dir, 'a'), { recursive: true, force: true });
-      backupOurs.push(await measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env));
-      backupTheirs.push(await measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env));
-      const ours = `lifeboat_bench_restore_ours`;
-      const theirs = `lifeboat_bench_restore_ref`;
-      psql(`DROP DATABASE IF EXISTS ${ours}`);
-      psql(`DROP DATABASE IF EXISTS ${theirs}`);
-      restoreOurs.push(await measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${ours}`, env));
-      restoreTheirs.push(await measure(`createdb ${theirs} && pg_restore --exit-on-error --single-transaction -d ${theirs} "${dump}"`, env));
-      psql(`DROP DATABASE IF EXISTS ${ours}`);
-      psql(`DROP DATABASE IF EXISTS ${theirs}`);
+      // Alternate which side goes first, so that neither always meets the warmer caches.
+      const ours = (): Promise<Measured> => measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env);
+      const ref = (): Promise<Measured> => measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env);
+      if (i % 2 === 0) {
+        backupOurs.push(await ours());
+        backupTheirs.push(await ref());
+      } else {
+        backupTheirs.push(await ref());
+        backupOurs.push(await ours());
+      }
+      const oursDb = 'lifeboat_bench_restore_ours';
+      const theirsDb = 'lifeboat_bench_restore_ref';
+      psql(`DROP DATABASE IF EXISTS ${oursDb}`);
+      psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
+      const restoreOur = (): Promise<Measured> => measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`, env);
+      const restoreRef = (): Promise<Measured> => measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction -d ${theirsDb} "${dump}"`, env);
+      if (i % 2 === 0) {
+        restoreOurs.push(await restoreOur());
+        restoreTheirs.push(await restoreRef());
+      } else {
+        restoreTheirs.push(await restoreRef());
+        restoreOurs.push(await restoreOur());
+      }
+      psql(`DROP DATABASE IF EXISTS ${oursDb}`);
+      psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
     }
     return [
       {

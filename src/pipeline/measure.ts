@@ -66,7 +66,9 @@ export class Batch extends Transform {
   private readonly size: number;
 
   constructor(size = 1 << 20) {
-    super({ highWaterMark: 2 });
+    // A few batches of room downstream, so that the producer keeps running while the next stage
+    // (zstd, on a worker thread) compresses: without it the two take turns instead of overlapping.
+    super({ writableHighWaterMark: size, readableHighWaterMark: 4 * size });
     this.size = size;
   }
 
