@@ -3,6 +3,7 @@
  *
  *     lifeboat.json                                       repository marker {format, createdAt}
  *     jobs/{job}/snapshots/{snapshotId}/payload.{ext}.zst.age
+ *     jobs/{job}/snapshots/{snapshotId}/{part}.{ext}.zst.age  optional extra parts (e.g. globals)
  *     jobs/{job}/snapshots/{snapshotId}/manifest.json     written last: its presence commits the snapshot
  *     jobs/{job}/drills/{drillId}.json                    drill reports
  *     locks/{job}.json                                    leases
@@ -35,6 +36,11 @@ export function manifestKey(job: string, id: string): string {
 
 export function payloadKey(job: string, id: string, ext: PayloadExt): string {
   return `${snapshotPrefix(job, id)}payload.${ext}.zst.age`;
+}
+
+/** An extra part of a snapshot (e.g. PostgreSQL's roles): `{name}.{ext}.zst.age` beside the payload. */
+export function partKey(job: string, id: string, name: string, ext: PayloadExt): string {
+  return `${snapshotPrefix(job, id)}${name}.${ext}.zst.age`;
 }
 
 export function drillsPrefix(job: string): string {

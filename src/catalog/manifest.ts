@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { LifeboatError } from '../errors.ts';
-import { PAYLOAD_EXTS, isSnapshotId, payloadKey } from './layout.ts';
+import { PAYLOAD_EXTS, isSnapshotId, partKey, payloadKey } from './layout.ts';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -33,6 +33,19 @@ export const manifestSchema = z.object({
     compression: z.object({ algorithm: z.literal('zstd'), level: z.int() }),
     encryption: z.object({ algorithm: z.literal('age-v1'), recipients: z.array(z.string()).min(1) }),
   }),
+  /** Optional extra parts beside the payload, each with its own key, sizes and hashes. */
+  parts: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+        key: z.string(),
+        ext: z.enum(PAYLOAD_EXTS),
+        plaintext: z.object({ bytes, sha256 }),
+        ciphertext: z.object({ bytes, sha256 }),
+        facts: z.record(z.string(), fact),
+      }),
+    )
+    .optional(),
   timings: z.object({ dumpSeconds: z.number().min(0), totalSeconds: z.number().min(0) }),
   producer: z.object({ name: z.string(), version: z.string(), host: z.string() }),
 });
@@ -66,6 +79,11 @@ export function parseManifest(text: string, where: string, expect: { job: string
   }
   if (m.payload.key !== payloadKey(m.job, m.snapshotId, m.payload.ext)) {
     throw new LifeboatError('INTEGRITY', `${where}: the manifest names an unexpected payload key`);
+  }
+  for (const part of m.parts ?? []) {
+    if (part.key !== partKey(m.job, m.snapshotId, part.name, part.ext) || part.name === 'payload' || part.name === 'manifest') {
+      throw new LifeboatError('INTEGRITY', `${where}: the manifest names an unexpected key for part ${part.name}`);
+    }
   }
   return m;
 }

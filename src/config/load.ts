@@ -253,6 +253,7 @@ function buildSource(s: RawSource, baseDir: string, path: PathSegment[], c: Coll
     excludeSchemas: s.excludeSchemas ?? [],
     tables: s.tables ?? [],
     excludeTables: s.excludeTables ?? [],
+    globals: s.globals,
     ...(s.binDir === undefined ? {} : { binDir: resolve(baseDir, s.binDir) }),
   };
 }

@@ -57,6 +57,7 @@ export interface PostgresSourceConfig {
   readonly excludeSchemas: readonly string[];
   readonly tables: readonly string[];
   readonly excludeTables: readonly string[];
+  readonly globals: boolean;
   readonly binDir?: string;
 }
 

@@ -71,6 +71,8 @@ export const postgresSourceSchema = z.strictObject({
   excludeSchemas: z.array(nonEmpty).optional(),
   tables: z.array(nonEmpty).optional(),
   excludeTables: z.array(nonEmpty).optional(),
+  /** Also store roles and tablespaces (pg_dumpall --globals-only) as a second part. */
+  globals: z.boolean().default(false),
   /** Folder with pg_dump/pg_restore/psql, when the ones on PATH are too old. */
   binDir: nonEmpty.optional(),
 });

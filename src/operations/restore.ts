@@ -20,6 +20,8 @@ export interface RestoreRequest extends TargetOptions {
   readonly target: string;
   /** Allow the job's own source as the target. */
   readonly intoSource?: boolean;
+  /** PostgreSQL: restore the snapshot's roles and tablespaces first. */
+  readonly globals?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
@@ -81,6 +83,7 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
     source,
     target: r.target,
     options: targetOptions(r),
+    ...(r.globals ? { parts: ['globals'] } : {}),
     signal: r.signal ?? new AbortController().signal,
     ...(r.onProgress ? { onProgress: r.onProgress } : {}),
     ...(r.onFallback ? { onFallback: r.onFallback } : {}),

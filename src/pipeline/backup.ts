@@ -13,14 +13,14 @@ import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlib, createZstdCompress } from 'node:zlib';
-import { payloadKey, manifestKey } from '../catalog/layout.ts';
+import { manifestKey, partKey, payloadKey } from '../catalog/layout.ts';
 import { MANIFEST_FORMAT, serializeManifest, type Manifest } from '../catalog/manifest.ts';
 import { snapshotTime } from '../catalog/snapshot-id.ts';
 import type { Recipient } from '../crypto/keys.ts';
 import { createEncryptStream } from '../crypto/age.ts';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
-import type { Source } from '../sources/source.ts';
+import type { Dump, Facts, Source } from '../sources/source.ts';
 import { VERSION } from '../version.ts';
 import { FanOut } from './fanout.ts';
 import { Batch, Measure } from './measure.ts';
@@ -53,34 +53,59 @@ function asLifeboatError(err: unknown, site: string): LifeboatError {
   return new LifeboatError('SITE_ERROR', `site "${site}": ${describeError(err)}`, { permanent: false });
 }
 
-export async function backupPipeline(input: BackupInput): Promise<BackupResult> {
-  const { job, snapshotId, source, sites } = input;
+interface PartResult {
+  readonly key: string;
+  readonly plaintext: { bytes: number; sha256: string };
+  readonly ciphertext: { bytes: number; sha256: string };
+  readonly facts: Facts;
+  readonly dumpSeconds: number;
+  /** Sites that hold the whole part; the others, with why not. */
+  readonly stored: Site[];
+  readonly failed: Map<string, LifeboatError>;
+}
+
+interface PartInput {
+  readonly job: string;
+  readonly key: string;
+  readonly dump: (o: { signal: AbortSignal }) => Dump;
+  readonly sites: readonly Site[];
+  readonly minSites: number;
+  readonly recipients: readonly Recipient[];
+  readonly compressionLevel: number;
+  readonly signal: AbortSignal;
+  readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
+}
+
+/**
+ * Streams one dump to every site under `key`. Resolves when the dump succeeded and enough sites
+ * stored it whole; otherwise removes what it stored and throws the error that explains it best
+ * (the dump's own, with its stderr, when the dump failed).
+ */
+async function streamPart(input: PartInput): Promise<PartResult> {
+  const { key, sites } = input;
   const started = Date.now();
   const ac = new AbortController();
   const onOuterAbort = (): void => ac.abort(input.signal.reason);
   input.signal.addEventListener('abort', onOuterAbort, { once: true });
-
-  const key = payloadKey(job, snapshotId, source.ext);
   const plain = new Measure();
   const cipher = new Measure({ onBytes: (stored) => input.onProgress?.({ sourceBytes: plain.bytes, storedBytes: stored }) });
   const fan = new FanOut(
     sites.map((s) => s.name),
     input.minSites,
   );
-  const siteErrors = new Map<string, LifeboatError>();
+  const failed = new Map<string, LifeboatError>();
   const puts = sites.map((site) =>
     site.put(key, fan.branch(site.name), { signal: ac.signal }).then(
       (r) => r,
       (err: unknown) => {
         const e = asLifeboatError(err, site.name);
-        if (!siteErrors.has(site.name)) siteErrors.set(site.name, e);
+        if (!failed.has(site.name)) failed.set(site.name, e);
         fan.fail(site.name, e);
         return undefined;
       },
     ),
   );
-
-  const dump = source.dump({ signal: ac.signal });
+  const dump = input.dump({ signal: ac.signal });
   let dumpSeconds = 0;
   try {
     const flow = pipeline(
@@ -102,17 +127,68 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
   } catch (err) {
     ac.abort();
     await Promise.allSettled(puts);
-    await deleteQuietly(sites, key);
+    await deleteQuietly(sites, [key]);
     input.signal.removeEventListener('abort', onOuterAbort);
-    if (input.signal.aborted) throw new LifeboatError('ABORTED', `backup of ${job} aborted; nothing was committed`);
+    if (input.signal.aborted) throw new LifeboatError('ABORTED', `backup of ${input.job} aborted; nothing was committed`);
     const dumpError = await dump.done.then(() => undefined, (e: unknown) => e);
     const cause = dumpError ?? err;
     if (cause instanceof LifeboatError) throw cause;
-    throw new LifeboatError('BACKUP_FAILED', `backup of ${job} failed: ${describeError(cause)}`);
+    throw new LifeboatError('BACKUP_FAILED', `backup of ${input.job} failed: ${describeError(cause)}`);
   }
   const facts = await dump.done;
-  const stored = await Promise.all(puts);
+  const results = await Promise.all(puts);
   input.signal.removeEventListener('abort', onOuterAbort);
+  const stored: Site[] = [];
+  await Promise.all(
+    sites.map(async (site, i) => {
+      if (failed.has(site.name)) return;
+      const r = results[i];
+      if (r && r.bytes === cipher.bytes) return void stored.push(site);
+      await site.delete(key).catch(() => {});
+      failed.set(site.name, new LifeboatError('INTEGRITY', `site "${site.name}": stored ${r?.bytes ?? 0} bytes of ${cipher.bytes}`, { permanent: false }));
+    }),
+  );
+  return {
+    key,
+    plaintext: { bytes: plain.bytes, sha256: plain.sha256() },
+    ciphertext: { bytes: cipher.bytes, sha256: cipher.sha256() },
+    facts,
+    dumpSeconds,
+    stored: sites.filter((s) => stored.includes(s)),
+    failed,
+  };
+}
+
+export async function backupPipeline(input: BackupInput): Promise<BackupResult> {
+  const { job, snapshotId, source, sites } = input;
+  const started = Date.now();
+  const common = { job, minSites: input.minSites, recipients: input.recipients, compressionLevel: input.compressionLevel, signal: input.signal };
+  const main = await streamPart({
+    ...common,
+    key: payloadKey(job, snapshotId, source.ext),
+    dump: (o) => source.dump(o),
+    sites,
+    ...(input.onProgress ? { onProgress: input.onProgress } : {}),
+  });
+  // Extra parts (PostgreSQL's roles, say) go to the sites that hold the main payload.
+  const parts: PartResult[] = [];
+  const partInfo: NonNullable<Manifest['parts']> = [];
+  let holding = main.stored;
+  const failed = new Map(main.failed);
+  for (const part of source.extraParts?.() ?? []) {
+    const key = partKey(job, snapshotId, part.name, part.ext);
+    let r: PartResult;
+    try {
+      r = await streamPart({ ...common, key, dump: (o) => part.dump(o), sites: holding });
+    } catch (err) {
+      await deleteQuietly(sites, [main.key, ...parts.map((p) => p.key)]);
+      throw err;
+    }
+    for (const [site, e] of r.failed) failed.set(site, e);
+    holding = r.stored;
+    parts.push(r);
+    partInfo.push({ name: part.name, key, ext: part.ext, plaintext: r.plaintext, ciphertext: r.ciphertext, facts: r.facts });
+  }
 
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
@@ -120,35 +196,34 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
     snapshotId,
     createdAt: snapshotTime(snapshotId).toISOString(),
     completedAt: new Date().toISOString(),
-    source: { kind: source.kind, facts },
+    source: { kind: source.kind, facts: main.facts },
     payload: {
-      key,
+      key: main.key,
       ext: source.ext,
-      plaintext: { bytes: plain.bytes, sha256: plain.sha256() },
-      ciphertext: { bytes: cipher.bytes, sha256: cipher.sha256() },
+      plaintext: main.plaintext,
+      ciphertext: main.ciphertext,
       compression: { algorithm: 'zstd', level: input.compressionLevel },
       encryption: { algorithm: 'age-v1', recipients: input.recipients.map((r) => r.text) },
     },
-    timings: { dumpSeconds, totalSeconds: (Date.now() - started) / 1000 },
+    ...(partInfo.length ? { parts: partInfo } : {}),
+    timings: { dumpSeconds: main.dumpSeconds, totalSeconds: (Date.now() - started) / 1000 },
     producer: { name: 'lifeboat', version: VERSION, host: hostname() },
   };
 
-  // Commit per site: a manifest only where the whole payload arrived.
+  // Commit per site: a manifest only where every part arrived whole.
+  const keys = [main.key, ...parts.map((p) => p.key)];
   const outcomes = await Promise.all(
-    sites.map(async (site, i): Promise<SiteOutcome> => {
-      const known = siteErrors.get(site.name);
-      if (known) return { site: site.name, committed: false, error: known };
-      const r = stored[i];
-      if (!r || r.bytes !== cipher.bytes) {
-        await site.delete(key).catch(() => {});
-        const error = new LifeboatError('INTEGRITY', `site "${site.name}": stored ${r?.bytes ?? 0} bytes of ${cipher.bytes}`, { permanent: false });
-        return { site: site.name, committed: false, error };
+    sites.map(async (site): Promise<SiteOutcome> => {
+      const known = failed.get(site.name);
+      if (known || !holding.includes(site)) {
+        await deleteQuietly([site], keys);
+        return { site: site.name, committed: false, error: known ?? new LifeboatError('BACKUP_FAILED', `site "${site.name}": not every part was stored`) };
       }
       try {
         await site.put(manifestKey(job, snapshotId), streamOf(serializeManifest(manifest)), { signal: input.signal });
         return { site: site.name, committed: true };
       } catch (err) {
-        await site.delete(key).catch(() => {});
+        await deleteQuietly([site], keys);
         return { site: site.name, committed: false, error: asLifeboatError(err, site.name) };
       }
     }),
@@ -156,8 +231,8 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
   return { manifest, sites: outcomes };
 }
 
-async function deleteQuietly(sites: readonly Site[], key: string): Promise<void> {
-  await Promise.allSettled(sites.map((s) => s.delete(key)));
+async function deleteQuietly(sites: readonly Site[], keys: readonly string[]): Promise<void> {
+  await Promise.allSettled(sites.flatMap((s) => keys.map((k) => s.delete(k))));
 }
 
 function streamOf(buf: Buffer): Readable {

@@ -9,7 +9,7 @@
  * site fails or its copy is damaged, the next site holding the snapshot is tried, and the caller
  * is told why.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createZstdDecompress } from 'node:zlib';
 import type { Manifest } from '../catalog/manifest.ts';
@@ -28,6 +28,8 @@ export interface RestoreInput {
   readonly source: Source;
   readonly target: string;
   readonly options: TargetOptions;
+  /** Extra parts to restore first, by name (e.g. ["globals"]). */
+  readonly parts?: readonly string[];
   readonly signal: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   /** Called when a site failed and the next one will be tried. */
@@ -43,16 +45,22 @@ export interface RestoreResult {
 /** Failures that another site's copy cannot fix: stop instead of trying the next site. */
 const NOT_SITE_SPECIFIC: ReadonlySet<ErrorCode> = new Set(['DECRYPT_NO_MATCH', 'RESTORE_FAILED', 'USAGE', 'ABORTED', 'KEY_INVALID']);
 
-async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
-  const { manifest } = input;
-  const p = manifest.payload;
-  const where = `site "${site.name}": snapshot ${manifest.snapshotId}`;
-  const body = await site.get(p.key, { signal: input.signal });
+interface Stored {
+  readonly what: string;
+  readonly key: string;
+  readonly plaintext: { bytes: number; sha256: string };
+  readonly ciphertext: { bytes: number; sha256: string };
+}
+
+/** Downloads, verifies and decrypts one stored object, handing the plaintext to `consume`. */
+async function restoreObject(site: Site, input: RestoreInput, obj: Stored, consume: (plain: Readable) => Promise<Facts>): Promise<Facts> {
+  const where = `site "${site.name}": snapshot ${input.manifest.snapshotId}`;
+  const body = await site.get(obj.key, { signal: input.signal });
   const cipher = new Measure({
-    expect: { ...p.ciphertext, what: `${where}: the stored payload does not match its manifest` },
-    onBytes: (bytes) => input.onProgress?.({ site: site.name, bytes, total: p.ciphertext.bytes }),
+    expect: { ...obj.ciphertext, what: `${where}: the stored ${obj.what} does not match its manifest` },
+    onBytes: (bytes) => input.onProgress?.({ site: site.name, bytes, total: obj.ciphertext.bytes }),
   });
-  const plain = new Measure({ expect: { ...p.plaintext, what: `${where}: the restored data does not match its manifest` }, holdBack: true });
+  const plain = new Measure({ expect: { ...obj.plaintext, what: `${where}: the restored ${obj.what} does not match its manifest` }, holdBack: true });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const flow = pipeline(body, cipher, createDecryptStream(input.identities), createZstdDecompress({ chunkSize: 1 << 20 }), plain, out, { signal: input.signal });
   const flowError = flow.then(
@@ -60,17 +68,31 @@ async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
     (err: unknown) => err,
   );
   try {
-    const facts = await input.source.restore(out, input.target, { ...input.options, signal: input.signal });
+    const facts = await consume(out);
     await flow;
     return facts;
   } catch (err) {
-    // The source may have stopped reading early: release the download.
+    // The consumer may have stopped reading early: release the download.
     body.destroy();
     out.destroy();
     // A damaged or forged payload is the root cause of whatever the consumer then reported.
     const upstream = await flowError;
     throw upstream instanceof LifeboatError ? upstream : err;
   }
+}
+
+async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
+  const { manifest, source } = input;
+  const o = { ...input.options, signal: input.signal };
+  const partFacts: Facts = {};
+  for (const name of input.parts ?? []) {
+    const part = manifest.parts?.find((p) => p.name === name);
+    if (!part || !source.restorePart) throw new LifeboatError('USAGE', `snapshot ${manifest.snapshotId} has no ${name} part to restore`);
+    const facts = await restoreObject(site, input, { ...part, what: `${name} part` }, (plain) => source.restorePart!(name, plain, input.target, o));
+    for (const [k, v] of Object.entries(facts)) partFacts[`${name}.${k}`] = v;
+  }
+  const facts = await restoreObject(site, input, { ...manifest.payload, what: 'payload' }, (plain) => source.restore(plain, input.target, o));
+  return { ...partFacts, ...facts };
 }
 
 function withSite(site: string, err: unknown): LifeboatError {

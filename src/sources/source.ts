@@ -37,12 +37,24 @@ export interface RestoreOptions extends TargetOptions {
   readonly signal: AbortSignal;
 }
 
+/** A second stream stored with the same snapshot (PostgreSQL's roles and tablespaces, say). */
+export interface ExtraPart {
+  /** Lowercase name, also the start of its object key. */
+  readonly name: string;
+  readonly ext: PayloadExt;
+  dump(o: { signal: AbortSignal }): Dump;
+}
+
 export interface Source {
   readonly kind: string;
   readonly ext: PayloadExt;
   /** What a restore target is for this kind, for messages: "a directory", "a database URL", "a file". */
   readonly targetKind: string;
   dump(o: { signal: AbortSignal }): Dump;
+  /** Extra parts to store with each snapshot, dumped after the main one. */
+  extraParts?(): ExtraPart[];
+  /** Restores an extra part into the target, before the main restore (when asked for). */
+  restorePart?(name: string, input: Readable, target: string, o: RestoreOptions): Promise<Facts>;
   /**
    * Checks a target before any download — its kind, that it is reachable and empty (or allowed not
    * to be), that the tools fit — and returns what was checked. Problems are USAGE errors.

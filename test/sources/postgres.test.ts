@@ -140,6 +140,27 @@ describe('PostgreSQL source', () => {
     c.close();
   });
 
+  it('stores roles as a second part with globals: true, and restores them first with --globals', async () => {
+    const role = `lifeboat_role_${suffix}`;
+    await sql('postgres', `CREATE ROLE ${role} NOLOGIN`);
+    const c = await ws.context(job(', globals: true'));
+    try {
+      const r = await backup(c, 'db');
+      expect(r.manifest!.parts?.map((p) => p.name)).toEqual(['globals']);
+      const files = await readdir(join(ws.dir, 'site-b', 'jobs', 'db', 'snapshots', r.snapshotId));
+      expect(files.sort()).toEqual(['globals.sql.zst.age', 'manifest.json', 'payload.pgdump.zst.age']);
+      await sql('postgres', `DROP ROLE ${role}`);
+      const dst = `lifeboat_glb_${suffix}`;
+      created.push(dst);
+      const rr = await restore(c, 'db', { snapshot: r.snapshotId, target: `${server}/${dst}`, globals: true });
+      expect(rr.facts).toMatchObject({ database: dst, 'globals.errors': expect.any(Number) });
+      expect(await sql('postgres', `SELECT count(*) FROM pg_roles WHERE rolname = '${role}'`)).toBe('1');
+    } finally {
+      c.close();
+      await sql('postgres', `DROP ROLE IF EXISTS ${role}`).catch(() => {});
+    }
+  });
+
   it('keeps the password out of argv, logs and manifests', async () => {
     const c = await ws.context(job(', password: "${env:LB_TEST_PGPASS}"'), { ...process.env, LB_TEST_PGPASS: 'pg-secret-value-4711' });
     const r = await backup(c, 'db');

@@ -16,6 +16,7 @@ interface Opts {
   owner?: boolean;
   jobs?: string;
   intoSource?: boolean;
+  globals?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -35,6 +36,7 @@ function request(o: Opts): Omit<RestoreRequest, 'signal'> {
     ...(o.owner === false ? { noOwner: true } : {}),
     ...(jobs === undefined ? {} : { jobs }),
     ...(o.intoSource ? { intoSource: true } : {}),
+    ...(o.globals ? { globals: true } : {}),
   };
 }
 
@@ -50,6 +52,7 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
     .option('--clean', 'databases: restore into a non-empty database, replacing the objects the snapshot holds')
     .option('--no-owner', 'PostgreSQL: do not restore object ownership and privileges')
     .option('--jobs <n>', 'PostgreSQL: parallel restore jobs (spools the dump to a temporary file)')
+    .option('--globals', 'PostgreSQL: first restore the roles and tablespaces stored with the snapshot (source.globals)')
     .option('--into-source', "allow restoring into the job's own source (overwrites the live data)")
     .option('--dry-run', 'check everything a restore needs, write nothing')
     .option('-c, --config <file>', 'config file')

@@ -20,7 +20,7 @@ import { LifeboatError, describeError } from '../../errors.ts';
 import type { PostgresSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
-import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import type { Dump, ExtraPart, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { clientVersion, conninfo, libpqEnv, pgBin, psql, serverVersion, type PgTools } from './pg-tools.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -67,6 +67,41 @@ export class PostgresSource implements Source {
     })();
     done.catch((err: unknown) => out.destroy(err as Error));
     return { stream: out, done };
+  }
+
+  /** Roles and tablespaces, when the job asks for them: `pg_dumpall --globals-only`, plain SQL. */
+  extraParts(): ExtraPart[] {
+    if (!this.cfg.globals) return [];
+    const c = this.cfg.connection;
+    return [
+      {
+        name: 'globals',
+        ext: 'sql',
+        dump: (o) => {
+          const child = spawnProducer(
+            { cmd: pgBin(this.tools, 'pg_dumpall'), args: ['--globals-only', '--no-password'], env: libpqEnv(c), what: `pg_dumpall --globals-only of ${describeDb(c)}` },
+            o.signal,
+          );
+          return { stream: child.stream, done: child.done.then(() => ({ server: describeDb(c) })) };
+        },
+      },
+    ];
+  }
+
+  /**
+   * Restores roles and tablespaces with psql on the target server. Roles that exist already make
+   * their CREATE fail; those errors are counted and reported, not fatal, as with pg_dumpall itself.
+   */
+  async restorePart(name: string, input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
+    if (name !== 'globals') throw new LifeboatError('USAGE', `a postgres snapshot has no part ${name}`);
+    const t = this.target(target);
+    const r = await runConsumer(
+      { cmd: pgBin(this.tools, 'psql'), args: ['-X', '-q', '-d', 'postgres', '-f', '-'], env: libpqEnv(t, 'postgres'), what: `psql (roles and tablespaces) on ${describeDb(t)}` },
+      input,
+      o.signal,
+    );
+    const errors = r.stderr.split('\n').filter((l) => l.includes('ERROR:'));
+    return { errors: errors.length, ...(errors.length ? { firstErrors: errors.slice(0, 5) } : {}) };
   }
 
   private target(target: string): DbConnection & { database: string } {
