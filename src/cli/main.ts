@@ -9,6 +9,7 @@ import { VERSION } from '../version.ts';
 import * as backupCmd from './commands/backup.ts';
 import * as configCmd from './commands/config-check.ts';
 import * as keygenCmd from './commands/keygen.ts';
+import * as pruneCmd from './commands/prune.ts';
 import * as restoreCmd from './commands/restore.ts';
 import * as snapshotsCmd from './commands/snapshots.ts';
 import { createOut, type Out } from './output.ts';
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
-  for (const cmd of [backupCmd, snapshotsCmd, restoreCmd, keygenCmd, configCmd]) cmd.register(program, run);
+  for (const cmd of [backupCmd, snapshotsCmd, restoreCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
 
   if (argv.length === 0) {
     program.outputHelp();

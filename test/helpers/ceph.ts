@@ -143,7 +143,28 @@ rgw data = ${this.dir}/rgw/$name
     this.spawnDaemon('ceph-mon', ['-i', 'a']);
     await exec('ceph', ['-c', this.conf, '--connect-timeout', '30', 'osd', 'create']);
     await exec('ceph-osd', ['-c', this.conf, '-i', '0', '--mkfs']);
-    this.spawnDaemon('ceph-osd', ['-i', '0']);
+    // Gateways block until their pools are usable, so wait for the OSD to be up first; an OSD that
+    // has not come up in time is started once more.
+    for (let attempt = 1; ; attempt++) {
+      const osd = this.spawnDaemon('ceph-osd', ['-i', '0']);
+      if (await this.waitOsdUp(30_000)) return;
+      osd.kill('SIGKILL');
+      if (attempt === 2) throw new Error(`the Ceph OSD did not come up; its log ends with:\n${(await this.logTail('osd.0')).split('\n').slice(-15).join('\n')}`);
+    }
+  }
+
+  private async waitOsdUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const { stdout } = await exec('ceph', ['-c', this.conf, '--connect-timeout', '10', 'osd', 'stat', '-f', 'json']);
+        if ((JSON.parse(stdout) as { num_up_osds?: number }).num_up_osds === 1) return true;
+      } catch {
+        // the monitor may still be starting
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return false;
   }
 
   /** Starts one more gateway (an independent S3 endpoint on the same cluster). */
@@ -170,8 +191,8 @@ rgw data = ${this.dir}/rgw/$name
       } catch (err) {
         gw.process.kill('SIGKILL');
         if (attempt === 2) {
-          const log = (await this.logTail(`client.${name}`)).split('\n').slice(-15).join('\n');
-          throw new Error(`${(err as Error).message}; its log ends with:\n${log}`);
+          const tail = async (n: string): Promise<string> => (await this.logTail(n)).split('\n').slice(-12).join('\n');
+          throw new Error(`${(err as Error).message}; its log ends with:\n${await tail(`client.${name}`)}\nosd.0:\n${await tail('osd.0')}\nmon.a:\n${await tail('mon.a')}`);
         }
       }
     }

@@ -1,0 +1,70 @@
+/**
+ * Pruning: apply the job's retention policy on each site separately (sites may hold different
+ * snapshots after outages) and remove what no rule keeps. A snapshot is removed manifest first, so
+ * that it stops being a snapshot before its payload goes; an interrupted prune leaves at most a
+ * payload without a manifest, which is never listed and is swept later.
+ */
+import { listSite } from '../catalog/catalog.ts';
+import { manifestKey } from '../catalog/layout.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import { applyRetention, hasRules } from '../catalog/retention.ts';
+import { describeError } from '../errors.ts';
+import type { Context } from './context.ts';
+
+export interface PruneDecision {
+  readonly id: string;
+  readonly createdAt: string;
+  /** Rules that keep the snapshot; empty when it is (or would be) removed. */
+  readonly keptBy: string[];
+}
+
+export interface SitePrune {
+  readonly site: string;
+  readonly decisions: PruneDecision[];
+  readonly removed: string[];
+  readonly errors: string[];
+}
+
+export interface PruneReport {
+  readonly job: string;
+  readonly dryRun: boolean;
+  readonly policy: boolean;
+  readonly sites: SitePrune[];
+}
+
+export async function prune(ctx: Context, jobName: string, o: { dryRun?: boolean; site?: string } = {}): Promise<PruneReport> {
+  const job = ctx.job(jobName);
+  const sites = await ctx.jobSites(job, o.site);
+  const reports = await Promise.all(
+    sites.map(async (site): Promise<SitePrune> => {
+      const listing = await listSite(site, job.name);
+      if (listing.error) return { site: site.name, decisions: [], removed: [], errors: [listing.error.message] };
+      const dated = listing.snapshots.map((s) => ({ id: s.manifest.snapshotId, time: new Date(s.manifest.createdAt), manifest: s.manifest }));
+      const decisions = applyRetention(dated, job.retention, job.timezone ?? 'UTC');
+      const removed: string[] = [];
+      const errors: string[] = [];
+      for (const d of decisions) {
+        if (d.keptBy.length > 0 || o.dryRun) continue;
+        try {
+          await removeSnapshot(site, job.name, d.snapshot.manifest);
+          removed.push(d.snapshot.id);
+        } catch (err) {
+          errors.push(`${d.snapshot.id}: ${describeError(err)}`);
+        }
+      }
+      return {
+        site: site.name,
+        decisions: decisions.map((d) => ({ id: d.snapshot.id, createdAt: d.snapshot.manifest.createdAt, keptBy: d.keptBy })),
+        removed,
+        errors,
+      };
+    }),
+  );
+  return { job: job.name, dryRun: o.dryRun ?? false, policy: hasRules(job.retention), sites: reports };
+}
+
+async function removeSnapshot(site: { delete(key: string): Promise<void> }, job: string, m: Manifest): Promise<void> {
+  await site.delete(manifestKey(job, m.snapshotId));
+  await site.delete(m.payload.key);
+  for (const part of m.parts ?? []) await site.delete(part.key);
+}
