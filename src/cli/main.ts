@@ -8,6 +8,7 @@ import { LifeboatError, type ErrorCode } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import * as backupCmd from './commands/backup.ts';
 import * as configCmd from './commands/config-check.ts';
+import * as daemonCmd from './commands/daemon.ts';
 import * as keygenCmd from './commands/keygen.ts';
 import * as pruneCmd from './commands/prune.ts';
 import * as restoreCmd from './commands/restore.ts';
@@ -32,10 +33,12 @@ export async function main(argv: string[]): Promise<number> {
     const json = argv.includes('--json');
     const out = createOut(json);
     const ac = new AbortController();
+    const daemon = argv[0] === 'daemon';
     const onSignal = (): void => {
-      out.info('interrupted: stopping and cleaning up (press Ctrl-C again to exit at once)');
+      if (!daemon) out.info('interrupted: stopping and cleaning up (press Ctrl-C again to exit at once)');
       ac.abort();
-      process.once('SIGINT', () => process.exit(130));
+      // The daemon handles a second signal itself (abort running jobs, then exit cleanly).
+      if (!daemon) process.once('SIGINT', () => process.exit(130));
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -51,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
-  for (const cmd of [backupCmd, snapshotsCmd, restoreCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
+  for (const cmd of [daemonCmd, backupCmd, snapshotsCmd, restoreCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
 
   if (argv.length === 0) {
     program.outputHelp();

@@ -355,5 +355,12 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
     if (job) jobs.set(name, job);
   }
   const identityFile = cfg.encryption.identityFile === undefined ? undefined : resolve(baseDir, cfg.encryption.identityFile);
-  return { file, encryption: { recipients, ...(identityFile === undefined ? {} : { identityFile }) }, sites, jobs };
+  return {
+    file,
+    encryption: { recipients, ...(identityFile === undefined ? {} : { identityFile }) },
+    sites,
+    jobs,
+    api: { listen: cfg.api?.listen ?? '127.0.0.1:9464' },
+    daemon: { shutdownGraceMs: parseDuration(cfg.daemon?.shutdownGrace ?? '30s'), concurrency: cfg.daemon?.concurrency ?? 1 },
+  };
 }

@@ -114,4 +114,6 @@ export interface Config {
   };
   readonly sites: ReadonlyMap<string, SiteConfig>;
   readonly jobs: ReadonlyMap<string, JobConfig>;
+  readonly api: { readonly listen: string };
+  readonly daemon: { readonly shutdownGraceMs: number; readonly concurrency: number };
 }

@@ -148,8 +148,21 @@ export const encryptionSchema = z
     error: 'needs "recipients" or "recipientsFile": backups are encrypted to age recipients',
   });
 
+export const apiSchema = z.strictObject({
+  listen: nonEmpty.regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:9464' }).default('127.0.0.1:9464'),
+});
+
+export const daemonSchema = z.strictObject({
+  /** How long running jobs may finish after SIGTERM before they are aborted. */
+  shutdownGrace: duration.default('30s'),
+  /** Jobs that may run at the same time. */
+  concurrency: z.int().min(1).max(64).default(1),
+});
+
 export const configSchema = z.strictObject({
   encryption: encryptionSchema,
+  api: apiSchema.optional(),
+  daemon: daemonSchema.optional(),
   sites: z.record(name, siteSchema).refine((s) => Object.keys(s).length > 0, { error: 'needs at least one site' }),
   defaults: defaultsSchema.optional(),
   jobs: z.record(name, jobSchema).refine((j) => Object.keys(j).length > 0, { error: 'needs at least one job' }),

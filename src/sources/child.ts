@@ -87,7 +87,8 @@ async function feed(input: Readable, stdin: Writable): Promise<void> {
       resolve();
     };
     stdin.once('close', shut);
-    stdin.once('error', shut);
+    // `on`, not `once`: a consumer that exits early can make several writes fail.
+    stdin.on('error', shut);
   });
   for await (const chunk of input) {
     if (open && !stdin.write(chunk)) await Promise.race([once(stdin, 'drain').catch(() => {}), closed]);

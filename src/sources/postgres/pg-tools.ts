@@ -41,6 +41,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, what: string, 
       if (code === 'ENOENT') return reject(new LifeboatError('USAGE', `${what}: ${cmd} is not installed (install the PostgreSQL client tools, or set binDir)`));
       reject(new LifeboatError('RESTORE_FAILED', `${what}: ${String(stderr).trim().split('\n').slice(-3).join(' ') || err.message}`));
     });
+    // A tool that exits without reading its input (--version) must not fail the write loudly.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }

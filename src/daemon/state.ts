@@ -1,0 +1,46 @@
+/**
+ * What the daemon knows about a job, derived from the sites alone: per site the committed
+ * snapshots and the newest one, and the job's recovery point — the newest snapshot committed on
+ * at least minSites sites. Rebuilt at start and after every run, so a new host with the same
+ * config starts from where the old one stopped.
+ */
+import { listSite, mergeListings } from '../catalog/catalog.ts';
+import type { JobConfig } from '../config/model.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Context } from '../operations/context.ts';
+
+export interface JobState {
+  /** Capture time of the newest snapshot committed on enough sites, if any. */
+  readonly recoveryPoint?: Date;
+  readonly snapshotsBySite: Record<string, number>;
+  readonly unreachable: string[];
+}
+
+const seconds = (iso: string): number => Date.parse(iso) / 1000;
+
+export async function readJobState(ctx: Context, job: JobConfig, metrics: Metrics): Promise<JobState> {
+  const listings = await Promise.all((await ctx.jobSites(job)).map((s) => listSite(s, job.name)));
+  const snapshotsBySite: Record<string, number> = {};
+  const unreachable: string[] = [];
+  for (const l of listings) {
+    if (l.error) {
+      unreachable.push(l.site);
+      metrics.siteUp.set({ site: l.site }, 0);
+      continue;
+    }
+    metrics.siteUp.set({ site: l.site }, 1);
+    snapshotsBySite[l.site] = l.snapshots.length;
+    metrics.snapshots.set({ backup_job: job.name, site: l.site }, l.snapshots.length);
+    const newest = l.snapshots.reduce<string | undefined>((a, s) => (a === undefined || s.manifest.completedAt > a ? s.manifest.completedAt : a), undefined);
+    if (newest) metrics.backupLastSuccess.set({ backup_job: job.name, site: l.site }, seconds(newest));
+  }
+  const merged = mergeListings(listings);
+  const point = merged.find((e) => e.sites.length >= job.minSites);
+  if (point) {
+    metrics.recoveryPoint.set({ backup_job: job.name }, seconds(point.manifest.createdAt));
+    metrics.snapshotSize.set({ backup_job: job.name }, point.manifest.payload.ciphertext.bytes);
+  }
+  if (job.objectives.rpoMs !== undefined) metrics.rpoObjective.set({ backup_job: job.name }, job.objectives.rpoMs / 1000);
+  if (job.objectives.rtoMs !== undefined) metrics.rtoObjective.set({ backup_job: job.name }, job.objectives.rtoMs / 1000);
+  return { ...(point ? { recoveryPoint: new Date(point.manifest.createdAt) } : {}), snapshotsBySite, unreachable };
+}

@@ -1,0 +1,111 @@
+// The daemon as users run it: a child process on a seconds-level schedule, scraped over HTTP,
+// linted by promtool, stopped with SIGTERM, and restarted with its state rebuilt from the sites.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ceph.ts';
+import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { run } from '../helpers/streams.ts';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
+let ws: Workspace;
+let port: number;
+const children: ChildProcess[] = [];
+
+function startDaemon(): { child: ChildProcess; logs: string[] } {
+  const file = join(ws.dir, `daemon-${children.length}.yaml`);
+  const child = spawn(process.execPath, [bin, 'daemon', '-c', file], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  child.stdout!.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
+  child.stderr!.on('data', (b: Buffer) => logs.push(b.toString()));
+  children.push(child);
+  return { child, logs };
+}
+
+async function writeConfigAndStart(schedule: string, extra = ''): Promise<{ child: ChildProcess; logs: string[] }> {
+  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ./site-b }\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: 5s }\njobs:\n  docs:\n    source: { type: files, paths: [./data] }\n    schedule: "${schedule}"\n${extra}`;
+  await writeFile(join(ws.dir, `daemon-${children.length}.yaml`), cfg);
+  return startDaemon();
+}
+
+async function get(path: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, text: await res.text() };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function metric(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((p) => l.includes(p)));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+beforeAll(async () => {
+  ws = await workspace();
+  port = await freePort();
+  await mkdir(join(ws.dir, 'data'), { recursive: true });
+  await writeFile(join(ws.dir, 'data', 'file.txt'), 'hello\n');
+});
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await ws?.cleanup();
+});
+
+describe('lifeboat daemon', () => {
+  let recoveryPoint = 0;
+
+  it('backs up on a seconds-level schedule and exports the results', async () => {
+    const { child, logs } = await writeConfigAndStart('*/2 * * * * *', '    objectives: { rpo: 1h, rto: 10m }\n    retention: { keepLast: 3 }\n');
+    await until('/readyz', async () => ((await get('/readyz')).status === 200 ? true : undefined));
+    expect((await get('/healthz')).status).toBe(200);
+    const text = await until('three successful runs', async () => {
+      const t = (await get('/metrics')).text;
+      return (metric(t, 'lifeboat_backup_runs_total', 'backup_job="docs",outcome="success"') ?? 0) >= 3 ? t : undefined;
+    });
+    recoveryPoint = metric(text, 'lifeboat_recovery_point_timestamp_seconds', 'backup_job="docs"') ?? 0;
+    expect(recoveryPoint).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(metric(text, 'lifeboat_backup_last_success_timestamp_seconds', 'site="b"')).toBeGreaterThan(0);
+    expect(metric(text, 'lifeboat_rpo_objective_seconds', 'backup_job="docs"')).toBe(3600);
+    expect(metric(text, 'lifeboat_site_up', 'site="a"')).toBe(1);
+    expect(metric(text, 'lifeboat_snapshots', 'site="a"')).toBeLessThanOrEqual(3);
+    expect(text).toMatch(/lifeboat_build_info\{version="\d+\.\d+\.\d+"\} 1/);
+    // promtool lints the live scrape.
+    await run('promtool', ['check', 'metrics'], Buffer.from(text)).catch((err: Error) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
+    expect(logs.some((l) => l.includes('"msg":"backup committed"') && l.includes('"backup_job":"docs"'))).toBe(true);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+  });
+
+  it('rebuilds its state from the sites after a restart, without running again', async () => {
+    const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '    objectives: { rpo: 1d }\n');
+    await until('/readyz', async () => ((await get('/readyz')).status === 200 ? true : undefined));
+    const text = (await get('/metrics')).text;
+    expect(metric(text, 'lifeboat_recovery_point_timestamp_seconds', 'backup_job="docs"')).toBeGreaterThanOrEqual(recoveryPoint);
+    expect(metric(text, 'lifeboat_backup_runs_total', 'outcome="success"')).toBeUndefined();
+    expect(logs.some((l) => l.includes('backup queued'))).toBe(false);
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('catches up at start when the newest snapshot is older than the RPO, and says why', async () => {
+    const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '    objectives: { rpo: 1s }\n');
+    await until('a catch-up run', async () => (logs.some((l) => l.includes('catch-up: newest snapshot is')) && logs.some((l) => l.includes('backup committed')) ? true : undefined));
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+});
