@@ -87,7 +87,11 @@ export class Daemon {
         this.metrics.backupBytes.inc({ backup_job: job.name, stage: 'source' }, r.manifest.payload.plaintext.bytes);
         this.metrics.backupBytes.inc({ backup_job: job.name, stage: 'stored' }, r.manifest.payload.ciphertext.bytes * r.committed.length);
       }
-      for (const f of r.failed) this.metrics.siteErrors.inc({ site: f.site, operation: 'backup' });
+      for (const f of r.failed) {
+        this.metrics.siteErrors.inc({ site: f.site, operation: 'backup' });
+        this.metrics.siteUp.set({ site: f.site }, 0);
+      }
+      for (const s of r.committed) this.metrics.siteUp.set({ site: s }, 1);
       this.log[r.ok ? 'info' : 'error'](
         { backup_job: job.name, snapshot: r.snapshotId, committed: r.committed, failed: r.failed, seconds },
         r.ok ? 'backup committed' : 'backup failed: too few sites committed',
@@ -99,7 +103,7 @@ export class Daemon {
       this.log.error({ backup_job: job.name, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
     } finally {
       if (timeout) clearTimeout(timeout);
-      await readJobState(this.ctx, job, this.metrics).catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+      await readJobState(this.ctx, job, this.metrics, false).catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
     }
   }
 

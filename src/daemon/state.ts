@@ -18,7 +18,12 @@ export interface JobState {
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-export async function readJobState(ctx: Context, job: JobConfig, metrics: Metrics): Promise<JobState> {
+/**
+ * Reads a job's state and sets its metrics. A site that cannot be listed is marked down; with
+ * `markUp`, one that can is marked up (at start — later, backups decide, since listing an empty
+ * or broken local folder succeeds).
+ */
+export async function readJobState(ctx: Context, job: JobConfig, metrics: Metrics, markUp = true): Promise<JobState> {
   const listings = await Promise.all((await ctx.jobSites(job)).map((s) => listSite(s, job.name)));
   const snapshotsBySite: Record<string, number> = {};
   const unreachable: string[] = [];
@@ -28,7 +33,7 @@ export async function readJobState(ctx: Context, job: JobConfig, metrics: Metric
       metrics.siteUp.set({ site: l.site }, 0);
       continue;
     }
-    metrics.siteUp.set({ site: l.site }, 1);
+    if (markUp) metrics.siteUp.set({ site: l.site }, 1);
     snapshotsBySite[l.site] = l.snapshots.length;
     metrics.snapshots.set({ backup_job: job.name, site: l.site }, l.snapshots.length);
     const newest = l.snapshots.reduce<string | undefined>((a, s) => (a === undefined || s.manifest.completedAt > a ? s.manifest.completedAt : a), undefined);

@@ -58,10 +58,29 @@ function exitError(spec: ChildSpec, exit: Exit, code: ErrorCode): LifeboatError 
 
 /** Starts a producer: its stdout is the stream; `done` resolves with stderr once it exited well. */
 export function spawnProducer(spec: ChildSpec, signal: AbortSignal, input?: Readable): { stream: Readable; done: Promise<{ stderr: string; code: number }> } {
-  const opts: SpawnOptions = { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: spec.env ?? process.env, signal, killSignal: 'SIGKILL' };
+  // Its own process group, so that an abort also stops what it started (a shell's children would
+  // otherwise keep the pipe open, and the abort would wait for them).
+  const opts: SpawnOptions = { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: spec.env ?? process.env, detached: true };
   if (spec.cwd) opts.cwd = spec.cwd;
   const child = spawn(spec.cmd, spec.args, opts);
   const exited = collectExit(child, spec, 'DUMP_FAILED');
+  const kill = (): void => {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
+  if (signal.aborted) kill();
+  else signal.addEventListener('abort', kill, { once: true });
+  void exited.then(
+    () => signal.removeEventListener('abort', kill),
+    () => signal.removeEventListener('abort', kill),
+  );
   const fed = input && child.stdin ? pipeline(input, child.stdin).catch(() => {}) : Promise.resolve();
   const done = exited.then(async (exit) => {
     await fed;

@@ -2,7 +2,7 @@
 // linted by promtool, stopped with SIGTERM, and restarted with its state rebuilt from the sites.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ceph.ts';
@@ -24,8 +24,13 @@ function startDaemon(): { child: ChildProcess; logs: string[] } {
   return { child, logs };
 }
 
-async function writeConfigAndStart(schedule: string, extra = ''): Promise<{ child: ChildProcess; logs: string[] }> {
-  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ./site-b }\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: 5s }\njobs:\n  docs:\n    source: { type: files, paths: [./data] }\n    schedule: "${schedule}"\n${extra}`;
+async function writeConfigAndStart(
+  schedule: string,
+  extra = '',
+  o: { source?: string; siteB?: string; grace?: string } = {},
+): Promise<{ child: ChildProcess; logs: string[] }> {
+  const source = o.source ?? '{ type: files, paths: [./data] }';
+  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ${o.siteB ?? './site-b'} }\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
   await writeFile(join(ws.dir, `daemon-${children.length}.yaml`), cfg);
   return startDaemon();
 }
@@ -105,6 +110,32 @@ describe('lifeboat daemon', () => {
   it('catches up at start when the newest snapshot is older than the RPO, and says why', async () => {
     const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '    objectives: { rpo: 1s }\n');
     await until('a catch-up run', async () => (logs.some((l) => l.includes('catch-up: newest snapshot is')) && logs.some((l) => l.includes('backup committed')) ? true : undefined));
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('on SIGTERM during a backup waits out the grace period, aborts, commits nothing and exits 0', async () => {
+    const slow = "{ type: command, dump: [sh, -c, 'head -c 100000 /dev/zero; sleep 60'] }";
+    const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '', { source: slow, grace: '1s', siteB: './slow-b' });
+    await until('the slow backup to start', async () => (logs.some((l) => l.includes('backup queued')) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    const before = (await readdir(join(ws.dir, 'slow-b'), { recursive: true }).catch(() => [])).filter((n) => n.endsWith('manifest.json'));
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+    expect(logs.some((l) => l.includes('shutdown grace period over: aborting running jobs'))).toBe(true);
+    const after = (await readdir(join(ws.dir, 'slow-b'), { recursive: true }).catch(() => [])).filter((n) => n.endsWith('manifest.json'));
+    expect(after).toEqual(before);
+  });
+
+  it('shows a broken site in lifeboat_site_up and lifeboat_site_errors_total', async () => {
+    await writeFile(join(ws.dir, 'not-a-dir'), 'x');
+    const { child } = await writeConfigAndStart('*/2 * * * * *', '    minSites: 1\n', { siteB: './not-a-dir/b' });
+    const text = await until('a run with a failed site', async () => {
+      const t = (await get('/metrics')).text;
+      return (metric(t, 'lifeboat_site_errors_total', 'site="b"') ?? 0) >= 1 ? t : undefined;
+    });
+    expect(metric(text, 'lifeboat_site_up', 'site="b"')).toBe(0);
+    expect(metric(text, 'lifeboat_site_up', 'site="a"')).toBe(1);
     child.kill('SIGTERM');
     expect((await once(child, 'exit'))[0]).toBe(0);
   });
