@@ -39,6 +39,15 @@ export function isLifeboatError(err: unknown, code?: ErrorCode): err is Lifeboat
   return err instanceof LifeboatError && (code === undefined || err.code === code);
 }
 
+/** Why a file could not be read, in words: "file not found", "permission denied", … */
+export function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return describeError(err);
+}
+
 /** A message fit for a user: never a stack trace. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -9,7 +9,7 @@ import { validateDetailed } from 'node-cron';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { parseRecipient, parseRecipientsFile, type Recipient } from '../crypto/keys.ts';
-import { LifeboatError, describeError } from '../errors.ts';
+import { LifeboatError, describeError, fileErrorReason } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import { formatPath, locate, nearest, type PathSegment } from './locate.ts';
 import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
@@ -66,9 +66,7 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : describeError(err);
-    throw new ConfigError([{ file, path: '(file)', message: `cannot read the config file: ${why}` }]);
+    throw new ConfigError([{ file, path: '(file)', message: `cannot read the config file: ${fileErrorReason(err)}` }]);
   }
   return parseConfig(text, file, opts);
 }

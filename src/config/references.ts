@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileErrorReason } from '../errors.ts';
 
 const REFERENCE = /\$\{(env|file):([^}]*)\}/g;
 
@@ -37,9 +38,7 @@ export function resolveReferences(value: string, env: NodeJS.ProcessEnv, baseDir
     try {
       return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'unreadable');
-      failure = `cannot read secret file ${path}: ${why}`;
+      failure = `cannot read secret file ${path}: ${fileErrorReason(err)}`;
       return '';
     }
   });

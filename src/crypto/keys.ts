@@ -12,7 +12,7 @@
 import { bech32 } from '@scure/base';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { LifeboatError, describeError } from '../errors.ts';
+import { LifeboatError, describeError, fileErrorReason } from '../errors.ts';
 
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
@@ -92,19 +92,24 @@ export function encodeIdentity(privateKey: KeyObject): string {
   return bech32.encode('AGE-SECRET-KEY-', bech32.toWords(rawPrivateKey(privateKey)), false).toUpperCase();
 }
 
-/** Parses the text of an identity file; `where` names the file in errors. */
-export function parseIdentityFile(text: string, where: string): Identity[] {
-  const identities: Identity[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
+/** Parses a key file line by line: blank lines and `#` comments are skipped, errors name the line. */
+function parseKeyLines<T>(text: string, where: string, parse: (line: string) => T): T[] {
+  const out: T[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     try {
-      identities.push(parseIdentity(trimmed));
+      out.push(parse(trimmed));
     } catch (err) {
       throw new LifeboatError('KEY_INVALID', `${where}:${i + 1}: ${describeError(err)}`);
     }
   });
+  return out;
+}
+
+/** Parses the text of an identity file; `where` names the file in errors. */
+export function parseIdentityFile(text: string, where: string): Identity[] {
+  const identities = parseKeyLines(text, where, parseIdentity);
   if (identities.length === 0) throw new LifeboatError('KEY_INVALID', `${where}: no age identity in the file`);
   return identities;
 }
@@ -114,26 +119,14 @@ export async function readIdentityFile(path: string): Promise<Identity[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : describeError(err);
-    throw new LifeboatError('KEY_INVALID', `cannot read the age identity file ${path}: ${reason}`);
+    throw new LifeboatError('KEY_INVALID', `cannot read the age identity file ${path}: ${fileErrorReason(err)}`);
   }
   return parseIdentityFile(text, path);
 }
 
 /** Parses a recipients file (`age -R` format): one `age1…` per line, comments allowed. */
 export function parseRecipientsFile(text: string, where: string): Recipient[] {
-  const out: Recipient[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    try {
-      out.push(parseRecipient(trimmed));
-    } catch (err) {
-      throw new LifeboatError('KEY_INVALID', `${where}:${i + 1}: ${describeError(err)}`);
-    }
-  });
-  return out;
+  return parseKeyLines(text, where, parseRecipient);
 }
 
 /** A new identity, in the text form `age-keygen` writes. */

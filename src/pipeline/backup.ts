@@ -64,16 +64,10 @@ interface PartResult {
   readonly failed: Map<string, LifeboatError>;
 }
 
-interface PartInput {
-  readonly job: string;
+interface PartInput extends Pick<BackupInput, 'job' | 'minSites' | 'recipients' | 'compressionLevel' | 'signal' | 'onProgress'> {
   readonly key: string;
   readonly dump: (o: { signal: AbortSignal }) => Dump;
   readonly sites: readonly Site[];
-  readonly minSites: number;
-  readonly recipients: readonly Recipient[];
-  readonly compressionLevel: number;
-  readonly signal: AbortSignal;
-  readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
 }
 
 /**

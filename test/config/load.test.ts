@@ -81,7 +81,7 @@ describe('config: every error names file, line, column and path', () => {
 
   it('an unreadable secret file', async () => {
     const text = config(job).replace('  b: { type: fs, path: ./site-b }', '  b: { type: s3, bucket: x, secretAccessKey: "${file:./missing-secret}" }');
-    expect(issuesOf(text)[0]).toMatch(/^5:46 sites\.b\.secretAccessKey: cannot read secret file .*missing-secret: no such file$/);
+    expect(issuesOf(text)[0]).toMatch(/^5:46 sites\.b\.secretAccessKey: cannot read secret file .*missing-secret: file not found$/);
     if (process.getuid?.() !== 0) {
       await writeFile(join(dir, 'locked'), 'x');
       await chmod(join(dir, 'locked'), 0);

@@ -21,30 +21,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3SiteConfig } from '../../config/model.ts';
 import { LifeboatError } from '../../errors.ts';
 import { checkKey } from '../fs/fs-site.ts';
 import type { ObjectInfo, PutOptions, Site } from '../site.ts';
 import { classifyS3Error, isNotFound } from './s3-errors.ts';
 
-export interface S3SiteOptions {
-  readonly name: string;
-  readonly endpoint?: string;
-  readonly region: string;
-  readonly bucket: string;
-  /** Empty, or ending with "/". */
-  readonly prefix: string;
-  readonly forcePathStyle: boolean;
-  readonly accessKeyId?: string;
-  readonly secretAccessKey?: string;
-  readonly sessionToken?: string;
-  readonly storageClass?: string;
-  readonly caFile?: string;
-  readonly partSizeBytes: number;
-  readonly queueSize: number;
-  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+/** The site's config (see config/model.ts), plus knobs that tests and tools may set. */
+export type S3SiteOptions = Omit<S3SiteConfig, 'type'> & {
   /** SDK attempts per request (transient errors are retried with backoff by the SDK). */
   readonly maxAttempts?: number;
-}
+};
 
 export class S3Site implements Site {
   readonly name: string;
