@@ -358,7 +358,7 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
     encryption: { recipients, ...(identityFile === undefined ? {} : { identityFile }) },
     sites,
     jobs,
-    api: { listen: cfg.api?.listen ?? '127.0.0.1:9464' },
+    api: { listen: cfg.api?.listen ?? '127.0.0.1:9464', tokens: cfg.api?.tokens ?? [], openMetrics: cfg.api?.openMetrics ?? true },
     daemon: { shutdownGraceMs: parseDuration(cfg.daemon?.shutdownGrace ?? '30s'), concurrency: cfg.daemon?.concurrency ?? 1 },
   };
 }

@@ -114,6 +114,10 @@ export interface Config {
   };
   readonly sites: ReadonlyMap<string, SiteConfig>;
   readonly jobs: ReadonlyMap<string, JobConfig>;
-  readonly api: { readonly listen: string };
+  readonly api: {
+    readonly listen: string;
+    readonly tokens: readonly { readonly name: string; readonly role: 'viewer' | 'operator'; readonly sha256: string }[];
+    readonly openMetrics: boolean;
+  };
   readonly daemon: { readonly shutdownGraceMs: number; readonly concurrency: number };
 }

@@ -150,6 +150,18 @@ export const encryptionSchema = z
 
 export const apiSchema = z.strictObject({
   listen: nonEmpty.regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:9464' }).default('127.0.0.1:9464'),
+  /** Bearer tokens, stored as the SHA-256 of the token (hex), never the token itself. */
+  tokens: z
+    .array(
+      z.strictObject({
+        name: name,
+        role: z.enum(['viewer', 'operator']),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be the hex SHA-256 of the token (64 characters 0-9a-f), e.g. from `printf %s TOKEN | sha256sum`' }),
+      }),
+    )
+    .default([]),
+  /** /metrics and /healthz without a token (default true); /readyz is always open. */
+  openMetrics: z.boolean().default(true),
 });
 
 export const daemonSchema = z.strictObject({

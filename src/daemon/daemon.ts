@@ -17,6 +17,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { backup } from '../operations/backup.ts';
 import type { Context } from '../operations/context.ts';
 import { prune } from '../operations/prune.ts';
+import { restore, type RestoreRequest } from '../operations/restore.ts';
+import { Operations, type Operation } from './operations.ts';
 import { readJobState } from './state.ts';
 
 export interface DaemonOptions {
@@ -31,9 +33,13 @@ export class Daemon {
   private readonly o: DaemonOptions;
   private readonly queue: PQueue;
   private readonly tasks: ScheduledTask[] = [];
-  /** Jobs queued or running, with the controller that aborts a running one. */
-  private readonly active = new Map<string, AbortController>();
+  /** Backups queued or running per job, with the controller that aborts a running one. */
+  private readonly active = new Map<string, { ac: AbortController; op: Operation }>();
+  /** Restores queued or running. */
+  private readonly restores = new Set<AbortController>();
+  readonly operations = new Operations();
   private stopping = false;
+  private readonly points = new Map<string, Date>();
   ready = false;
 
   constructor(ctx: Context, metrics: Metrics, log: Logger, o: DaemonOptions) {
@@ -49,6 +55,7 @@ export class Daemon {
     const states = await Promise.all(jobs.map((j) => readJobState(this.ctx, j, this.metrics).then((s) => [j, s] as const)));
     this.ready = true;
     for (const [job, state] of states) {
+      if (state.recoveryPoint) this.points.set(job.name, state.recoveryPoint);
       this.log.info({ backup_job: job.name, recoveryPoint: state.recoveryPoint?.toISOString() ?? null, snapshots: state.snapshotsBySite, unreachable: state.unreachable }, 'catalog read');
       if (!job.schedule) continue;
       this.tasks.push(schedule(job.schedule, () => this.trigger(job, 'schedule'), { name: job.name, ...(job.timezone ? { timezone: job.timezone } : {}) }));
@@ -61,25 +68,61 @@ export class Daemon {
     this.log.info({ jobs: jobs.length, scheduled: this.tasks.length }, 'daemon started');
   }
 
-  /** Queues a backup of `job` unless one is already queued or running. */
-  trigger(job: JobConfig, reason: string): void {
-    if (this.stopping) return;
-    if (this.active.has(job.name)) {
-      this.log.warn({ backup_job: job.name, reason }, 'trigger coalesced: the job is already queued or running');
-      return;
+  /**
+   * Queues a backup of `job` unless one is already queued or running, and returns its operation
+   * (the existing one when the trigger is coalesced); undefined while shutting down.
+   */
+  trigger(job: JobConfig, reason: string): Operation | undefined {
+    if (this.stopping) return undefined;
+    const existing = this.active.get(job.name);
+    if (existing) {
+      this.log.warn({ backup_job: job.name, reason, operation: existing.op.id }, 'trigger coalesced: the job is already queued or running');
+      return existing.op;
     }
     const ac = new AbortController();
-    this.active.set(job.name, ac);
-    this.log.info({ backup_job: job.name, reason }, 'backup queued');
-    void this.queue.add(() => this.run(job, ac)).finally(() => this.active.delete(job.name));
+    const op = this.operations.create('backup', job.name, reason);
+    this.active.set(job.name, { ac, op });
+    this.log.info({ backup_job: job.name, reason, operation: op.id }, 'backup queued');
+    void this.queue.add(() => this.run(job, ac, op)).finally(() => this.active.delete(job.name));
+    return op;
   }
 
-  private async run(job: JobConfig, ac: AbortController): Promise<void> {
+  /** Queues a restore; its progress and result are in the returned operation. */
+  restore(job: JobConfig, request: Omit<RestoreRequest, 'signal' | 'onProgress' | 'onFallback'>, reason: string): Operation | undefined {
+    if (this.stopping) return undefined;
+    const ac = new AbortController();
+    const op = this.operations.create('restore', job.name, reason);
+    this.restores.add(ac);
+    this.log.info({ backup_job: job.name, operation: op.id, snapshot: request.snapshot, target: request.target }, 'restore queued');
+    void this.queue
+      .add(async () => {
+        this.operations.start(op);
+        try {
+          const r = await restore(this.ctx, job.name, {
+            ...request,
+            signal: ac.signal,
+            onProgress: (p) => (op.progress = { bytes: p.bytes, totalBytes: p.total }),
+            onFallback: (site, err, next) => this.log.warn({ backup_job: job.name, operation: op.id, site, next, error: err.message }, 'restore falls back to the next site'),
+          });
+          this.operations.finish(op, true, { snapshotId: r.snapshotId, site: r.site, seconds: r.seconds, failedSites: r.failedSites.map((f) => ({ site: f.site, error: f.error.message })) });
+          this.log.info({ backup_job: job.name, operation: op.id, snapshot: r.snapshotId, site: r.site }, 'restore finished');
+        } catch (err) {
+          this.operations.finish(op, false, undefined, describeError(err));
+          this.log.error({ backup_job: job.name, operation: op.id, error: describeError(err) }, 'restore failed');
+        }
+      })
+      .finally(() => this.restores.delete(ac));
+    return op;
+  }
+
+  private async run(job: JobConfig, ac: AbortController, op: Operation): Promise<void> {
     if (ac.signal.aborted) return;
+    this.operations.start(op);
     const started = Date.now();
     const timeout = job.timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(new Error('timeout')), job.timeoutMs);
     try {
-      const r = await backup(this.ctx, job.name, { signal: ac.signal });
+      const r = await backup(this.ctx, job.name, { signal: ac.signal, onProgress: (p) => (op.progress = { bytes: p.sourceBytes }) });
+      this.operations.finish(op, r.ok, { snapshotId: r.snapshotId, committed: r.committed, failed: r.failed, seconds: r.seconds });
       const seconds = (Date.now() - started) / 1000;
       this.metrics.backupDuration.observe({ backup_job: job.name }, seconds);
       this.metrics.backupRuns.inc({ backup_job: job.name, outcome: r.ok ? 'success' : 'failed' });
@@ -98,12 +141,15 @@ export class Daemon {
       );
       if (r.ok) await this.applyRetention(job);
     } catch (err) {
+      this.operations.finish(op, false, undefined, describeError(err));
       this.metrics.backupRuns.inc({ backup_job: job.name, outcome: 'failed' });
       this.metrics.backupDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
       this.log.error({ backup_job: job.name, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
     } finally {
       if (timeout) clearTimeout(timeout);
-      await readJobState(this.ctx, job, this.metrics, false).catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+      await readJobState(this.ctx, job, this.metrics, false)
+        .then((st) => void (st.recoveryPoint && this.points.set(job.name, st.recoveryPoint)))
+        .catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
     }
   }
 
@@ -128,13 +174,24 @@ export class Daemon {
     const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), this.o.shutdownGraceMs).unref());
     if ((await Promise.race([idle.then(() => 'idle' as const), grace])) === 'grace') {
       this.log.warn({ running: [...this.active.keys()] }, 'shutdown grace period over: aborting running jobs');
-      for (const ac of this.active.values()) ac.abort(new Error('shutdown'));
+      this.abortAll();
       await idle;
     }
   }
 
   /** Aborts everything at once (a second signal). */
   abortAll(): void {
-    for (const ac of this.active.values()) ac.abort(new Error('shutdown'));
+    for (const { ac } of this.active.values()) ac.abort(new Error('shutdown'));
+    for (const ac of this.restores) ac.abort(new Error('shutdown'));
+  }
+
+  /** Capture time of the job's newest snapshot on enough sites, as last read. */
+  recoveryPoint(job: string): Date | undefined {
+    return this.points.get(job);
+  }
+
+  /** When the job's schedule fires next, if it has one. */
+  nextRun(job: string): Date | undefined {
+    return this.tasks.find((t) => t.name === job)?.getNextRun() ?? undefined;
   }
 }

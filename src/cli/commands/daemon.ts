@@ -31,7 +31,13 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
         const ctx = new Context(config);
         const metrics = new Metrics();
         const daemon = new Daemon(ctx, metrics, log, config.daemon);
-        const server = createApiServer({ metrics, ready: () => daemon.ready });
+        const server = createApiServer({
+          metrics,
+          ready: () => daemon.ready,
+          tokens: config.api.tokens,
+          openMetrics: config.api.openMetrics,
+          v1: { ctx, daemon },
+        });
         const { host, port } = parseListen(config.api.listen);
         server.listen(port, host);
         try {

@@ -1,0 +1,155 @@
+/**
+ * The on-call API under /api/v1:
+ *
+ *     GET  /jobs                       every job: schedule, next run, objectives, recovery point (viewer)
+ *     GET  /jobs/{job}/snapshots       committed snapshots across the job's sites (viewer)
+ *     POST /jobs/{job}/backups         start a backup now → 202 with an operation (operator)
+ *     POST /jobs/{job}/restores        {snapshot?, target, site?, clean?, force?, noOwner?, jobs?} → 202 (operator)
+ *     GET  /operations/{id}            state, progress and result of an operation (viewer)
+ *
+ * Every error a client can cause is a 4xx with a JSON body {error: {code, message}}.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Daemon } from '../daemon/daemon.ts';
+import type { Context } from '../operations/context.ts';
+import { listSnapshots } from '../operations/snapshots.ts';
+import { describeError, isLifeboatError } from '../errors.ts';
+import type { Role } from './auth.ts';
+
+export interface V1 {
+  readonly ctx: Context;
+  readonly daemon: Daemon;
+}
+
+const MAX_BODY = 64 * 1024;
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'BODY_TOO_LARGE', `the request body is larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  if (!type.startsWith('application/json')) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'BAD_JSON', 'the request body is not valid JSON');
+  }
+}
+
+const restoreBody = z.strictObject({
+  snapshot: z.string().min(1).max(64).default('latest'),
+  target: z.string().min(1).max(4096),
+  site: z.string().min(1).max(64).optional(),
+  force: z.boolean().optional(),
+  clean: z.boolean().optional(),
+  noOwner: z.boolean().optional(),
+  jobs: z.int().min(1).max(64).optional(),
+  globals: z.boolean().optional(),
+});
+
+function jobOr404(v: V1, name: string) {
+  const job = v.ctx.config.jobs.get(name);
+  if (!job) throw new HttpError(404, 'UNKNOWN_JOB', `no job named "${name}"`);
+  return job;
+}
+
+/** Which role a route needs, or undefined when no route matches. */
+export function routeRole(method: string, parts: string[]): Role | undefined {
+  if (method === 'GET' && parts.length === 1 && parts[0] === 'jobs') return 'viewer';
+  if (method === 'GET' && parts.length === 3 && parts[0] === 'jobs' && parts[2] === 'snapshots') return 'viewer';
+  if (method === 'POST' && parts.length === 3 && parts[0] === 'jobs' && (parts[2] === 'backups' || parts[2] === 'restores')) return 'operator';
+  if (method === 'GET' && parts.length === 2 && parts[0] === 'operations') return 'viewer';
+  return undefined;
+}
+
+export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse, parts: string[], caller: string): Promise<void> {
+  try {
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && parts[0] === 'jobs' && parts.length === 1) {
+      const jobs = [...v.ctx.config.jobs.values()].map((j) => ({
+        name: j.name,
+        source: j.source.type,
+        sites: j.sites,
+        minSites: j.minSites,
+        schedule: j.schedule ?? null,
+        nextRun: v.daemon.nextRun(j.name)?.toISOString() ?? null,
+        objectives: { rpoSeconds: j.objectives.rpoMs === undefined ? null : j.objectives.rpoMs / 1000, rtoSeconds: j.objectives.rtoMs === undefined ? null : j.objectives.rtoMs / 1000 },
+        recoveryPoint: v.daemon.recoveryPoint(j.name)?.toISOString() ?? null,
+      }));
+      return json(res, 200, { jobs });
+    }
+    if (method === 'GET' && parts[0] === 'jobs' && parts[2] === 'snapshots') {
+      const job = jobOr404(v, parts[1]!);
+      const list = await listSnapshots(v.ctx, job.name);
+      return json(res, 200, {
+        job: job.name,
+        snapshots: list.snapshots.map((s) => ({ id: s.id, createdAt: s.manifest.createdAt, sourceBytes: s.manifest.payload.plaintext.bytes, storedBytes: s.manifest.payload.ciphertext.bytes, sites: s.sites })),
+        problems: list.listings.flatMap((l) => [...(l.error ? [`site ${l.site}: ${l.error.message}`] : []), ...l.damaged.map((d) => `site ${l.site}: ${d.id}: ${d.reason}`)]),
+      });
+    }
+    if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'backups') {
+      const job = jobOr404(v, parts[1]!);
+      await readJson(req);
+      const op = v.daemon.trigger(job, `API request by ${caller}`);
+      if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
+      return json(res, 202, { operation: op });
+    }
+    if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'restores') {
+      const job = jobOr404(v, parts[1]!);
+      const parsed = restoreBody.safeParse(await readJson(req));
+      if (!parsed.success) {
+        const i = parsed.error.issues[0];
+        throw new HttpError(400, 'BAD_REQUEST', `${i?.path.join('.') || 'body'}: ${i?.message ?? 'invalid'}`);
+      }
+      const b = parsed.data;
+      const request = {
+        snapshot: b.snapshot,
+        target: b.target,
+        ...(b.site ? { site: b.site } : {}),
+        ...(b.force ? { force: true } : {}),
+        ...(b.clean ? { clean: true } : {}),
+        ...(b.noOwner ? { noOwner: true } : {}),
+        ...(b.jobs ? { jobs: b.jobs } : {}),
+        ...(b.globals ? { globals: true } : {}),
+      };
+      const op = v.daemon.restore(job, request, `API request by ${caller}`);
+      if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
+      return json(res, 202, { operation: op });
+    }
+    if (method === 'GET' && parts[0] === 'operations') {
+      const op = v.daemon.operations.get(parts[1]!);
+      if (!op) throw new HttpError(404, 'UNKNOWN_OPERATION', `no operation ${parts[1]} (operations are kept in memory until the daemon restarts)`);
+      return json(res, 200, { operation: op });
+    }
+    throw new HttpError(404, 'NOT_FOUND', 'no such endpoint');
+  } catch (err) {
+    if (err instanceof HttpError) {
+      // The rest of an oversized body is not read: close the connection instead of reusing it.
+      if (err.status === 413) res.setHeader('connection', 'close');
+      return json(res, err.status, { error: { code: err.code, message: err.message } });
+    }
+    if (isLifeboatError(err) && (err.code === 'USAGE' || err.code === 'NOT_FOUND')) return json(res, 400, { error: { code: err.code, message: err.message } });
+    return json(res, 500, { error: { code: 'INTERNAL', message: describeError(err) } });
+  }
+}
