@@ -359,6 +359,11 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
     sites,
     jobs,
     api: { listen: cfg.api?.listen ?? '127.0.0.1:9464', tokens: cfg.api?.tokens ?? [], openMetrics: cfg.api?.openMetrics ?? true },
-    daemon: { shutdownGraceMs: parseDuration(cfg.daemon?.shutdownGrace ?? '30s'), concurrency: cfg.daemon?.concurrency ?? 1 },
+    daemon: {
+      shutdownGraceMs: parseDuration(cfg.daemon?.shutdownGrace ?? '30s'),
+      concurrency: cfg.daemon?.concurrency ?? 1,
+      retries: cfg.daemon?.retries ?? 3,
+      retryDelayMs: parseDuration(cfg.daemon?.retryDelay ?? '1m'),
+    },
   };
 }

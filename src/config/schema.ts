@@ -169,6 +169,10 @@ export const daemonSchema = z.strictObject({
   shutdownGrace: duration.default('30s'),
   /** Jobs that may run at the same time. */
   concurrency: z.int().min(1).max(64).default(1),
+  /** Retries of a backup that failed for a passing reason (a site unreachable, a reset connection). */
+  retries: z.int().min(0).max(20).default(3),
+  /** Delay before the first retry; each further one doubles it, with jitter, up to 1h. */
+  retryDelay: duration.default('1m'),
 });
 
 export const configSchema = z.strictObject({

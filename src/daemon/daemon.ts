@@ -12,7 +12,7 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { JobConfig } from '../config/model.ts';
-import { describeError } from '../errors.ts';
+import { LifeboatError, describeError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { backup } from '../operations/backup.ts';
 import type { Context } from '../operations/context.ts';
@@ -24,6 +24,13 @@ import { readJobState } from './state.ts';
 export interface DaemonOptions {
   readonly concurrency: number;
   readonly shutdownGraceMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+}
+
+/** Exponential backoff with jitter: delay × 2^(attempt-1), times a random 0.5–1, at most 1 h. */
+export function retryDelay(baseMs: number, attempt: number): number {
+  return Math.min(3_600_000, baseMs * 2 ** (attempt - 1)) * (0.5 + Math.random() * 0.5);
 }
 
 export class Daemon {
@@ -40,6 +47,7 @@ export class Daemon {
   readonly operations = new Operations();
   private stopping = false;
   private readonly points = new Map<string, Date>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   ready = false;
 
   constructor(ctx: Context, metrics: Metrics, log: Logger, o: DaemonOptions) {
@@ -72,7 +80,7 @@ export class Daemon {
    * Queues a backup of `job` unless one is already queued or running, and returns its operation
    * (the existing one when the trigger is coalesced); undefined while shutting down.
    */
-  trigger(job: JobConfig, reason: string): Operation | undefined {
+  trigger(job: JobConfig, reason: string, attempt = 0): Operation | undefined {
     if (this.stopping) return undefined;
     const existing = this.active.get(job.name);
     if (existing) {
@@ -83,8 +91,33 @@ export class Daemon {
     const op = this.operations.create('backup', job.name, reason);
     this.active.set(job.name, { ac, op });
     this.log.info({ backup_job: job.name, reason, operation: op.id }, 'backup queued');
-    void this.queue.add(() => this.run(job, ac, op)).finally(() => this.active.delete(job.name));
+    void this.queue
+      .add(() => this.run(job, ac, op))
+      .then(
+        (transient) => transient === true,
+        () => false,
+      )
+      .then((transient) => {
+        this.active.delete(job.name);
+        if (transient) this.scheduleRetry(job, attempt + 1);
+      });
     return op;
+  }
+
+  /** Retries a backup that failed for a passing reason, with backoff; permanent failures are not retried. */
+  private scheduleRetry(job: JobConfig, attempt: number): void {
+    if (this.stopping) return;
+    if (attempt > this.o.retries) {
+      this.log.error({ backup_job: job.name, retries: this.o.retries }, 'backup still failing after all retries; waiting for the next scheduled run');
+      return;
+    }
+    const delay = retryDelay(this.o.retryDelayMs, attempt);
+    this.log.warn({ backup_job: job.name, attempt, of: this.o.retries, inSeconds: Math.round(delay / 1000) }, 'backup failed for a passing reason: retrying');
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.trigger(job, `retry ${attempt} of ${this.o.retries}`, attempt);
+    }, delay);
+    this.retryTimers.add(timer);
   }
 
   /** Queues a restore; its progress and result are in the returned operation. */
@@ -115,8 +148,9 @@ export class Daemon {
     return op;
   }
 
-  private async run(job: JobConfig, ac: AbortController, op: Operation): Promise<void> {
-    if (ac.signal.aborted) return;
+  /** Runs one backup; resolves true when it failed for a reason that a retry may cure. */
+  private async run(job: JobConfig, ac: AbortController, op: Operation): Promise<boolean> {
+    if (ac.signal.aborted) return false;
     this.operations.start(op);
     const started = Date.now();
     const timeout = job.timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(new Error('timeout')), job.timeoutMs);
@@ -140,11 +174,13 @@ export class Daemon {
         r.ok ? 'backup committed' : 'backup failed: too few sites committed',
       );
       if (r.ok) await this.applyRetention(job);
+      return !r.ok && r.failed.some((f) => !f.permanent);
     } catch (err) {
       this.operations.finish(op, false, undefined, describeError(err));
       this.metrics.backupRuns.inc({ backup_job: job.name, outcome: 'failed' });
       this.metrics.backupDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
       this.log.error({ backup_job: job.name, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
+      return !ac.signal.aborted && err instanceof LifeboatError && !err.permanent;
     } finally {
       if (timeout) clearTimeout(timeout);
       await readJobState(this.ctx, job, this.metrics, false)
@@ -168,6 +204,7 @@ export class Daemon {
   /** Stops scheduling; gives running jobs the grace period, then aborts them. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const t of this.retryTimers) clearTimeout(t);
     for (const t of this.tasks) await t.stop();
     this.queue.clear();
     const idle = this.queue.onIdle();

@@ -7,6 +7,10 @@ import { snapshotsPrefix } from '../catalog/layout.ts';
 import { ensureRepository } from '../catalog/repository.ts';
 import { newSnapshotId } from '../catalog/snapshot-id.ts';
 import { LifeboatError, describeError } from '../errors.ts';
+
+function isPermanent(err: unknown): boolean {
+  return err instanceof LifeboatError ? err.permanent : false;
+}
 import { backupPipeline } from '../pipeline/backup.ts';
 import type { Site } from '../sites/site.ts';
 import { createSource } from '../sources/registry.ts';
@@ -19,7 +23,8 @@ export interface BackupReport {
   readonly ok: boolean;
   readonly minSites: number;
   readonly committed: string[];
-  readonly failed: { site: string; error: string }[];
+  /** Sites that did not commit; `permanent` when retrying cannot help (credentials, a missing bucket). */
+  readonly failed: { site: string; error: string; permanent: boolean }[];
   readonly manifest?: Manifest;
   readonly seconds: number;
 }
@@ -34,7 +39,7 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
   const started = Date.now();
   const signal = o.signal ?? new AbortController().signal;
   const snapshotId = newSnapshotId();
-  const failed: { site: string; error: string }[] = [];
+  const failed: { site: string; error: string; permanent: boolean }[] = [];
 
   // Sites that cannot even be prepared are out of this run; the others go ahead if enough remain.
   const ready: Site[] = [];
@@ -45,7 +50,7 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
         await site.sweepIncomplete(snapshotsPrefix(job.name));
         ready.push(site);
       } catch (err) {
-        failed.push({ site: site.name, error: describeError(err) });
+        failed.push({ site: site.name, error: describeError(err), permanent: isPermanent(err) });
       }
     }),
   );
@@ -55,7 +60,8 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
     throw new LifeboatError(
       'BACKUP_FAILED',
       `backup of ${job.name} needs ${job.minSites} site(s) but only ${ready.length} can be reached: ${failed.map((f) => f.error).join('; ')}`,
-      { permanent: false },
+      // Worth retrying only if some site failed for a passing reason.
+      { permanent: failed.every((f) => f.permanent) },
     );
   }
 
@@ -71,7 +77,7 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   const committed = result.sites.filter((s) => s.committed).map((s) => s.site);
-  for (const s of result.sites) if (!s.committed) failed.push({ site: s.site, error: s.error ? describeError(s.error) : 'not committed' });
+  for (const s of result.sites) if (!s.committed) failed.push({ site: s.site, error: s.error ? describeError(s.error) : 'not committed', permanent: s.error ? s.error.permanent : false });
   failed.sort((a, b) => order.get(a.site)! - order.get(b.site)!);
   return {
     job: job.name,

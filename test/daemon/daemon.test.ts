@@ -27,10 +27,11 @@ function startDaemon(): { child: ChildProcess; logs: string[] } {
 async function writeConfigAndStart(
   schedule: string,
   extra = '',
-  o: { source?: string; siteB?: string; grace?: string } = {},
+  o: { source?: string; siteB?: string; grace?: string; daemon?: string } = {},
 ): Promise<{ child: ChildProcess; logs: string[] }> {
   const source = o.source ?? '{ type: files, paths: [./data] }';
-  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ${o.siteB ?? './site-b'} }\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
+  const siteB = o.siteB?.startsWith('{') ? o.siteB : `{ type: fs, path: ${o.siteB ?? './site-b'} }`;
+  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: { type: fs, path: ./site-a }\n  b: ${siteB}\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'}${o.daemon ?? ''} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
   await writeFile(join(ws.dir, `daemon-${children.length}.yaml`), cfg);
   return startDaemon();
 }
@@ -137,6 +138,34 @@ describe('lifeboat daemon', () => {
     expect(metric(text, 'lifeboat_site_up', 'site="b"')).toBe(0);
     expect(metric(text, 'lifeboat_site_up', 'site="a"')).toBe(1);
     child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('retries a backup that failed for a passing reason, with backoff, then gives up until the next run', async () => {
+    // An S3 site where nothing listens: connection refused is a passing fault.
+    process.env.LB_TEST_RETRY_KEY = 'retry-test-key';
+    const down = '{ type: s3, endpoint: "http://127.0.0.1:9", bucket: gone, forcePathStyle: true, accessKeyId: "${env:LB_TEST_RETRY_KEY}", secretAccessKey: "${env:LB_TEST_RETRY_KEY}" }';
+    const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '    objectives: { rpo: 1s }\n', { siteB: down, daemon: ', retries: 2, retryDelay: 100ms' });
+    try {
+      await until('retries to run out', async () => (logs.some((l) => l.includes('still failing after all retries')) ? true : undefined), 60_000);
+      const retries = logs.flatMap((chunk) => chunk.split('\n')).filter((l) => l.includes('retrying'));
+      expect(retries.map((l) => (JSON.parse(l) as { attempt: number }).attempt)).toEqual([1, 2]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('does not retry a permanent failure', async () => {
+    await writeFile(join(ws.dir, 'not-a-dir'), 'x');
+    const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '    objectives: { rpo: 1s }\n', { siteB: './not-a-dir/b', daemon: ', retries: 2, retryDelay: 100ms' });
+    try {
+      await until('the failed run', async () => (logs.some((l) => l.includes('backup failed')) ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(logs.some((l) => l.includes('retrying'))).toBe(false);
+    } finally {
+      child.kill('SIGTERM');
+    }
     expect((await once(child, 'exit'))[0]).toBe(0);
   });
 });

@@ -123,7 +123,7 @@ describe('failures commit nothing', () => {
     const r = await backup(c, 'tree');
     expect(r.ok).toBe(true);
     expect(r.committed).toEqual(['a']);
-    expect(r.failed).toEqual([{ site: 'bad', error: expect.stringMatching(/^site "bad": /) }]);
+    expect(r.failed).toEqual([{ site: 'bad', error: expect.stringMatching(/^site "bad": /), permanent: true }]);
     c.close();
   });
 

@@ -75,7 +75,7 @@ describe('files job over two Ceph S3 sites', () => {
     const r = await backup(ctx, 'tree');
     expect(r.ok).toBe(true);
     expect(r.committed).toEqual(['up']);
-    expect(r.failed).toEqual([{ site: 'down', error: expect.stringMatching(/^site "down": .*cannot reach the endpoint/) }]);
+    expect(r.failed).toEqual([{ site: 'down', error: expect.stringMatching(/^site "down": .*cannot reach the endpoint/), permanent: false }]);
     ctx.close();
   });
 
