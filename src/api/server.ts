@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Metrics } from '../metrics/metrics.ts';
 import { allows, authenticate, type TokenEntry } from './auth.ts';
+import { openapi } from './openapi.ts';
 import { handleV1, routeRole, type V1 } from './v1.ts';
 
 export interface ApiOptions {
@@ -29,6 +30,11 @@ export function createApiServer(o: ApiOptions): Server {
       res.end(`${JSON.stringify({ error: { code, message } })}\n`);
     };
     req.on('error', () => {});
+    if (path === '/api/v1/openapi.json') {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(`${JSON.stringify(openapi, null, 2)}\n`);
+      return;
+    }
     if (path.startsWith('/api/v1/') && o.v1) {
       const parts = path.slice('/api/v1/'.length).split('/').map((p) => {
         try {

@@ -120,6 +120,13 @@ describe('HTTP API v1', () => {
     expect(r.body.error).toEqual({ code: expect.any(String), message: expect.any(String) });
   });
 
+  it('describes itself in an OpenAPI document that lists every route it serves', async () => {
+    const r = await call('GET', '/api/v1/openapi.json');
+    expect(r.status).toBe(200);
+    expect(r.body.openapi).toBe('3.1.0');
+    expect(Object.keys(r.body.paths as object).sort()).toEqual(['/jobs', '/jobs/{job}/backups', '/jobs/{job}/restores', '/jobs/{job}/snapshots', '/operations/{id}']);
+  });
+
   it('never writes a token to its logs', () => {
     const all = logs.join('');
     expect(all).not.toContain(VIEWER);

@@ -168,4 +168,25 @@ describe('lifeboat daemon', () => {
     }
     expect((await once(child, 'exit'))[0]).toBe(0);
   });
+
+  it('keeps secrets out of its logs and metrics', async () => {
+    process.env.LB_TEST_DB_SECRET = 'db-secret-Zq81x';
+    process.env.LB_TEST_S3_SECRET = 's3-secret-Wp44k';
+    const pg = `{ type: postgres, url: "postgres://${process.env.LIFEBOAT_TEST_PGUSER ?? 'postgres'}@127.0.0.1:5432/postgres", password: "\${env:LB_TEST_DB_SECRET}", schemas: [lifeboat_no_such_schema] }`;
+    const s3 = '{ type: s3, endpoint: "http://127.0.0.1:9", bucket: gone, forcePathStyle: true, accessKeyId: "${env:LB_TEST_S3_SECRET}", secretAccessKey: "${env:LB_TEST_S3_SECRET}" }';
+    const { child, logs } = await writeConfigAndStart('0 0 1 1 *', '    minSites: 1\n    objectives: { rpo: 1s }\n', { source: pg, siteB: s3, daemon: ', retries: 0' });
+    try {
+      await until('a finished run', async () => (logs.some((l) => /backup (committed|failed)/.test(l)) ? true : undefined), 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the daemon said: ${logs.join('').slice(-1500)}`);
+      });
+      const scraped = (await get('/metrics')).text;
+      for (const secret of ['db-secret-Zq81x', 's3-secret-Wp44k']) {
+        expect(logs.join('')).not.toContain(secret);
+        expect(scraped).not.toContain(secret);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
 });
