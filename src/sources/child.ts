@@ -5,9 +5,10 @@
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, type ErrorCode } from '../errors.ts';
+import type { Dump, Facts } from './source.ts';
 
 const STDERR_TAIL = 4096;
 
@@ -135,4 +136,16 @@ export async function runConsumer(spec: ChildSpec, input: Readable, signal: Abor
   if (exit.code !== 0) throw exitError(spec, exit, 'RESTORE_FAILED');
   if (inputError !== undefined) throw inputError;
   return { stderr: exit.stderr };
+}
+
+/**
+ * A dump whose stream can only start after some asynchronous preparation (a version check, a
+ * consistent copy): `produce` writes into `out` and resolves with the facts; a failure at any
+ * point fails the stream too, so the pipeline never mistakes a short stream for a whole one.
+ */
+export function deferredDump(produce: (out: PassThrough) => Promise<Facts>): Dump {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const done = produce(out);
+  done.catch((err: unknown) => out.destroy(err as Error));
+  return { stream: out, done };
 }

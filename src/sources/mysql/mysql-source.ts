@@ -8,11 +8,10 @@
  * database it created.
  */
 import type { Readable } from 'node:stream';
-import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
-import { runConsumer, spawnProducer } from '../child.ts';
+import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
@@ -28,10 +27,9 @@ export class MysqlSource implements Source {
   }
 
   dump(o: { signal: AbortSignal }): Dump {
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
     const c = this.cfg.connection;
     const where = describeDb(c);
-    const done = (async (): Promise<Facts> => {
+    return deferredDump(async (out): Promise<Facts> => {
       const tools = await findTools();
       const version = (await query(tools, c, 'SELECT VERSION()').catch((err: unknown) => {
         throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
@@ -55,9 +53,7 @@ export class MysqlSource implements Source {
         await opts.remove();
       }
       return { databases: [...this.cfg.databases], server: where, serverVersion: version, client: tools.dump };
-    })();
-    done.catch((err: unknown) => out.destroy(err as Error));
-    return { stream: out, done };
+    });
   }
 
   private target(target: string): DbConnection & { database: string } {

@@ -18,7 +18,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, describeError } from '../../errors.ts';
 import type { PostgresSourceConfig } from '../../config/model.ts';
-import { runConsumer, spawnProducer } from '../child.ts';
+import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import type { Dump, ExtraPart, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { clientVersion, conninfo, libpqEnv, pgBin, psql, serverVersion, type PgTools } from './pg-tools.ts';
@@ -48,10 +48,9 @@ export class PostgresSource implements Source {
   }
 
   dump(o: { signal: AbortSignal }): Dump {
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
     const c = this.cfg.connection;
     const where = describeDb(c);
-    const done = (async (): Promise<Facts> => {
+    return deferredDump(async (out): Promise<Facts> => {
       const [client, server] = await Promise.all([clientVersion(this.tools, 'pg_dump'), serverVersion(this.tools, c)]).catch((err: unknown) => {
         throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
       });
@@ -64,9 +63,7 @@ export class PostgresSource implements Source {
       const child = spawnProducer({ cmd: pgBin(this.tools, 'pg_dump'), args: this.dumpArgs(), env: libpqEnv(c), what: `pg_dump of ${where}` }, o.signal);
       await Promise.all([pipeline(child.stream, out), child.done]);
       return { database: c.database ?? null, server: where, serverVersion: server.text, clientVersion: `pg_dump ${client.text}`, format: 'pg_dump custom' };
-    })();
-    done.catch((err: unknown) => out.destroy(err as Error));
-    return { stream: out, done };
+    });
   }
 
   /** Roles and tablespaces, when the job asks for them: `pg_dumpall --globals-only`, plain SQL. */

@@ -9,12 +9,13 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { backup, DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
 import type { SqliteSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
+import { deferredDump } from '../child.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 
 export class SqliteSource implements Source {
@@ -28,8 +29,7 @@ export class SqliteSource implements Source {
   }
 
   dump(o: { signal: AbortSignal }): Dump {
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
-    const done = (async (): Promise<Facts> => {
+    return deferredDump(async (out): Promise<Facts> => {
       const dir = await mkdtemp(join(tmpdir(), 'lifeboat-sqlite-'));
       try {
         const copy = join(dir, 'copy.sqlite');
@@ -53,9 +53,7 @@ export class SqliteSource implements Source {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-    })();
-    done.catch((err: unknown) => out.destroy(err as Error));
-    return { stream: out, done };
+    });
   }
 
   isSource(target: string): boolean {
