@@ -6,6 +6,7 @@
  *     jobs/{job}/snapshots/{snapshotId}/{part}.{ext}.zst.age  optional extra parts (e.g. globals)
  *     jobs/{job}/snapshots/{snapshotId}/manifest.json     written last: its presence commits the snapshot
  *     jobs/{job}/drills/{drillId}.json                    drill reports
+ *     jobs/{job}/holds/{snapshotId}/{holdId}.json         a restore or drill is reading the snapshot
  *     locks/{job}.json                                    leases
  *
  * The site adds its own prefix (an S3 prefix or a directory) in front of these keys.
@@ -45,6 +46,14 @@ export function partKey(job: string, id: string, name: string, ext: PayloadExt):
 
 export function drillsPrefix(job: string): string {
   return `jobs/${job}/drills/`;
+}
+
+export function holdsPrefix(job: string): string {
+  return `jobs/${job}/holds/`;
+}
+
+export function holdKey(job: string, snapshotId: string, holdId: string): string {
+  return `${holdsPrefix(job)}${snapshotId}/${holdId}.json`;
 }
 
 export function lockKey(job: string): string {

@@ -2,9 +2,11 @@
  * Pruning: apply the job's retention policy on each site separately (sites may hold different
  * snapshots after outages) and remove what no rule keeps. A snapshot is removed manifest first, so
  * that it stops being a snapshot before its payload goes; an interrupted prune leaves at most a
- * payload without a manifest, which is never listed and is swept later.
+ * payload without a manifest, which is never listed and is swept later. A snapshot that a restore or
+ * drill holds (catalog/holds.ts) is kept whatever the policy says.
  */
 import { listSite } from '../catalog/catalog.ts';
+import { listHolds, type HoldListing } from '../catalog/holds.ts';
 import { manifestKey } from '../catalog/layout.ts';
 import type { Manifest } from '../catalog/manifest.ts';
 import { applyRetention, hasRules } from '../catalog/retention.ts';
@@ -39,8 +41,18 @@ export async function prune(ctx: Context, jobName: string, o: { dryRun?: boolean
     sites.map(async (site): Promise<SitePrune> => {
       const listing = await listSite(site, job.name);
       if (listing.error) return { site: site.name, decisions: [], removed: [], errors: [listing.error.message] };
+      let holds: HoldListing;
+      try {
+        holds = await listHolds(site, job.name);
+      } catch (err) {
+        return { site: site.name, decisions: [], removed: [], errors: [`cannot read the holds of restores and drills, so nothing is removed: ${describeError(err)}`] };
+      }
       const dated = listing.snapshots.map((s) => ({ id: s.manifest.snapshotId, time: new Date(s.manifest.createdAt), manifest: s.manifest }));
       const decisions = applyRetention(dated, job.retention, job.timezone ?? 'UTC');
+      for (const d of decisions) {
+        for (const h of holds.active.get(d.snapshot.id) ?? []) d.keptBy.push(`held by a ${h.purpose} on ${h.host} until ${h.expiresAt}`);
+      }
+      if (!o.dryRun) for (const key of holds.stale) await site.delete(key).catch(() => undefined);
       const removed: string[] = [];
       const errors: string[] = [];
       for (const d of decisions) {

@@ -7,7 +7,11 @@
 import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { checkHeader } from '../crypto/age.ts';
+import { Hold } from '../catalog/holds.ts';
+import type { SnapshotEntry } from '../catalog/catalog.ts';
+import type { Identity } from '../crypto/keys.ts';
 import { LifeboatError, describeError } from '../errors.ts';
+import type { Site } from '../sites/site.ts';
 import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
 import { createSource } from '../sources/registry.ts';
 import type { Source, TargetOptions } from '../sources/source.ts';
@@ -22,6 +26,8 @@ export interface RestoreRequest extends TargetOptions {
   readonly intoSource?: boolean;
   /** PostgreSQL: restore the snapshot's roles and tablespaces first. */
   readonly globals?: boolean;
+  /** Named in the hold that keeps the snapshot from retention while it is read ("restore", "drill"). */
+  readonly purpose?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
@@ -76,9 +82,27 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   if (entry.manifest.payload.ext !== source.ext) {
     throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);
   }
+  const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
+  const hold = await new Hold(sites, job.name, entry.id, r.purpose ?? 'restore').take();
+  try {
+    return await restoreHeld(r, job.name, entry, sites, source, identities, started);
+  } finally {
+    await hold.release();
+  }
+}
+
+async function restoreHeld(
+  r: RestoreRequest,
+  job: string,
+  entry: SnapshotEntry,
+  sites: Site[],
+  source: Source,
+  identities: Identity[],
+  started: number,
+): Promise<RestoreReport> {
   const result = await restorePipeline({
     manifest: entry.manifest,
-    sites: await Promise.all(entry.sites.map((s) => ctx.site(s))),
+    sites,
     identities,
     source,
     target: r.target,
@@ -88,7 +112,7 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
     ...(r.onProgress ? { onProgress: r.onProgress } : {}),
     ...(r.onFallback ? { onFallback: r.onFallback } : {}),
   });
-  return { ...result, job: job.name, snapshotId: entry.id, seconds: (Date.now() - started) / 1000 };
+  return { ...result, job, snapshotId: entry.id, seconds: (Date.now() - started) / 1000 };
 }
 
 async function attempt(checks: PreflightCheck[], check: string, fn: () => Promise<string>): Promise<boolean> {

@@ -1,6 +1,7 @@
 // Backup and restore of a files job over two fs sites: fidelity, stock-tool interop, fallback,
 // and nothing committed when something fails.
 import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/operations/backup.ts';
@@ -37,9 +38,14 @@ describe('files job over two fs sites', () => {
     expect(r.ok).toBe(true);
     expect(r.committed).toEqual(['a', 'b']);
     const target = join(ws.dir, 'restored-1');
-    const rr = await restore(ctx, 'tree', { snapshot: 'latest', target });
+    // While it reads, the restore holds the snapshot on both sites (prune keeps it); then lets go.
+    const holds = (site: string): string[] => readdirSync(join(ws.dir, site, 'jobs', 'tree', 'holds', r.snapshotId!), { recursive: false }).map(String);
+    const seen: string[][] = [];
+    const rr = await restore(ctx, 'tree', { snapshot: 'latest', target, onProgress: () => void (seen.length === 0 && seen.push(holds('site-a'), holds('site-b'))) });
     expect(rr.site).toBe('a');
     expect(await describeTree(target)).toEqual(await describeTree(data));
+    expect(seen.map((h) => h.length)).toEqual([1, 1]);
+    expect(() => holds('site-a')).toThrow(/ENOENT/);
   });
 
   it('stores identical payloads on both sites', async () => {
