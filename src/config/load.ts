@@ -202,7 +202,7 @@ function buildRecipients(cfg: RawConfig, baseDir: string, c: Collector): Recipie
 }
 
 function buildSite(name: string, s: RawSite, baseDir: string): SiteConfig {
-  if (s.type === 'fs') return { name, type: 'fs', path: resolve(baseDir, s.path) };
+  if (s.type === 'fs') return { name, type: 'fs', path: resolve(baseDir, s.path), ...(s.maxUploads === undefined ? {} : { maxUploads: s.maxUploads }) };
   const { partSizeMiB, caFile, ...rest } = s;
   return {
     ...rest,

@@ -9,6 +9,8 @@ export interface FsSiteConfig {
   readonly name: string;
   readonly type: 'fs';
   readonly path: string;
+  /** Backups the daemon lets upload to this site at the same time; undefined: no limit of its own. */
+  readonly maxUploads?: number;
 }
 
 export interface S3SiteConfig {
@@ -26,6 +28,7 @@ export interface S3SiteConfig {
   readonly caFile?: string;
   readonly partSizeBytes: number;
   readonly queueSize: number;
+  readonly maxUploads?: number;
   readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
 }
 

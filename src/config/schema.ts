@@ -14,9 +14,13 @@ const name = z
 
 const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 
+/** Backups that the daemon lets upload to one site at the same time (default: no limit of its own). */
+const maxUploads = z.int().min(1).max(64).optional();
+
 export const fsSiteSchema = z.strictObject({
   type: z.literal('fs'),
   path: nonEmpty,
+  maxUploads,
 });
 
 export const s3SiteSchema = z.strictObject({
@@ -34,6 +38,7 @@ export const s3SiteSchema = z.strictObject({
   /** Multipart part size in MiB: memory per upload is partSize × queueSize. */
   partSizeMiB: z.int().min(5).max(5120).default(16),
   queueSize: z.int().min(1).max(16).default(2),
+  maxUploads,
   objectLock: z
     .strictObject({
       mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),

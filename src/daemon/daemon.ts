@@ -2,7 +2,8 @@
  * The daemon: runs every job on its node-cron schedule through one p-queue (global concurrency),
  * never overlapping a job with itself (a trigger that arrives while the job is queued or running is
  * coalesced and logged), applies retention after each successful backup, and keeps the metrics
- * current. At start it reads the catalog from the sites and runs at once ("catch-up") every job
+ * current. A backup also waits for an upload slot on each of its sites that sets `maxUploads`
+ * (site-slots.ts). At start it reads the catalog from the sites and runs at once ("catch-up") every job
  * whose newest committed snapshot is older than its RPO objective, or that has none.
  *
  * Shutdown: no new runs; running ones get `shutdownGraceMs` to finish, then are aborted cleanly
@@ -19,6 +20,7 @@ import type { Context } from '../operations/context.ts';
 import { prune } from '../operations/prune.ts';
 import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
+import { SiteSlots } from './site-slots.ts';
 import { readJobState } from './state.ts';
 
 export interface DaemonOptions {
@@ -48,6 +50,7 @@ export class Daemon {
   private stopping = false;
   private readonly points = new Map<string, Date>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly slots: SiteSlots;
   ready = false;
 
   constructor(ctx: Context, metrics: Metrics, log: Logger, o: DaemonOptions) {
@@ -56,6 +59,7 @@ export class Daemon {
     this.log = log;
     this.o = o;
     this.queue = new PQueue({ concurrency: o.concurrency });
+    this.slots = new SiteSlots(ctx.config.sites.values());
   }
 
   async start(): Promise<void> {
@@ -91,8 +95,8 @@ export class Daemon {
     const op = this.operations.create('backup', job.name, reason);
     this.active.set(job.name, { ac, op });
     this.log.info({ backup_job: job.name, reason, operation: op.id }, 'backup queued');
-    void this.queue
-      .add(() => this.run(job, ac, op))
+    void this.slots
+      .run(job.sites, () => this.queue.add(() => this.run(job, ac, op)))
       .then(
         (transient) => transient === true,
         () => false,
@@ -150,7 +154,10 @@ export class Daemon {
 
   /** Runs one backup; resolves true when it failed for a reason that a retry may cure. */
   private async run(job: JobConfig, ac: AbortController, op: Operation): Promise<boolean> {
-    if (ac.signal.aborted) return false;
+    if (ac.signal.aborted || this.stopping) {
+      this.operations.finish(op, false, undefined, 'not run: the daemon is shutting down');
+      return false;
+    }
     this.operations.start(op);
     const started = Date.now();
     const timeout = job.timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(new Error('timeout')), job.timeoutMs);
