@@ -330,6 +330,7 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
       rtoMs: merged.objectives?.rto === undefined ? undefined : parseDuration(merged.objectives.rto),
     },
     timeoutMs: merged.timeout === undefined ? undefined : parseDuration(merged.timeout),
+    notify: merged.notify ?? [],
   };
 }
 

@@ -94,6 +94,14 @@ export interface Retention {
   readonly keepYearly?: number;
 }
 
+/** Where to tell people about a run; URLs and header values may hold secrets and are never logged. */
+export interface NotifyTarget {
+  readonly type: 'ping' | 'webhook';
+  readonly url: string;
+  readonly on: readonly ('success' | 'failure')[];
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 export interface JobConfig {
   readonly name: string;
   readonly source: SourceConfig;
@@ -106,6 +114,7 @@ export interface JobConfig {
   readonly retention?: Retention;
   readonly objectives: { readonly rpoMs?: number; readonly rtoMs?: number };
   readonly timeoutMs?: number;
+  readonly notify: readonly NotifyTarget[];
 }
 
 export interface Config {

@@ -119,6 +119,21 @@ export const retentionSchema = z.strictObject({
   keepYearly: count.optional(),
 });
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const notifyOn = z.array(z.enum(['success', 'failure'])).min(1).default(['success', 'failure']);
+/**
+ * Notifications for people without Prometheus. `ping`: a healthchecks-style URL, requested with GET
+ * on success and with "/fail" appended on failure. `webhook`: a JSON POST of the event.
+ */
+export const notifySchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('ping'), url: httpUrl, on: notifyOn }),
+    z.strictObject({ type: z.literal('webhook'), url: httpUrl, on: notifyOn, headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'must be an HTTP header name' }), z.string()).optional() }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'unknown notification type (expected "ping" or "webhook")' : undefined) },
+);
+
 /** Every job key except `source` may also be set under `defaults`. */
 const jobSettings = {
   sites: z.array(name).min(1, { error: 'needs at least one site' }),
@@ -129,6 +144,7 @@ const jobSettings = {
   retention: retentionSchema,
   objectives: z.strictObject({ rpo: duration.optional(), rto: duration.optional() }),
   timeout: duration,
+  notify: z.array(notifySchema),
 };
 
 export const defaultsSchema = z.strictObject(jobSettings).partial();
@@ -141,6 +157,7 @@ export const jobSchema = z.strictObject({ source: sourceSchema, ...jobSettings }
   retention: true,
   objectives: true,
   timeout: true,
+  notify: true,
 });
 
 export const encryptionSchema = z

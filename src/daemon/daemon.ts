@@ -20,6 +20,7 @@ import type { Context } from '../operations/context.ts';
 import { prune } from '../operations/prune.ts';
 import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
+import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
 import { SiteSlots } from './site-slots.ts';
 import { readJobState } from './state.ts';
 
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   readonly shutdownGraceMs: number;
   readonly retries: number;
   readonly retryDelayMs: number;
+  /** Overrides of the notification delivery settings (tests). */
+  readonly notify?: Partial<NotifierOptions>;
 }
 
 /** Exponential backoff with jitter: delay × 2^(attempt-1), times a random 0.5–1, at most 1 h. */
@@ -51,6 +54,7 @@ export class Daemon {
   private readonly points = new Map<string, Date>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly slots: SiteSlots;
+  private readonly notifier: Notifier;
   ready = false;
 
   constructor(ctx: Context, metrics: Metrics, log: Logger, o: DaemonOptions) {
@@ -60,6 +64,10 @@ export class Daemon {
     this.o = o;
     this.queue = new PQueue({ concurrency: o.concurrency });
     this.slots = new SiteSlots(ctx.config.sites.values());
+    this.notifier = new Notifier(log, {
+      ...o.notify,
+      onResult: (job, delivered) => metrics.notifications.inc({ backup_job: job, outcome: delivered ? 'delivered' : 'failed' }),
+    });
   }
 
   async start(): Promise<void> {
@@ -180,6 +188,16 @@ export class Daemon {
         { backup_job: job.name, snapshot: r.snapshotId, committed: r.committed, failed: r.failed, seconds },
         r.ok ? 'backup committed' : 'backup failed: too few sites committed',
       );
+      this.notifier.send(job.notify, {
+        event: r.ok ? 'backup.succeeded' : 'backup.failed',
+        outcome: r.ok ? 'success' : 'failure',
+        job: job.name,
+        snapshotId: r.snapshotId,
+        ...(r.ok ? {} : { error: `committed on ${r.committed.length} site(s), ${job.minSites} required` }),
+        startedAt: new Date(started).toISOString(),
+        finishedAt: new Date().toISOString(),
+        details: { committed: r.committed, failed: r.failed.map((f) => ({ site: f.site, error: f.error })), seconds },
+      });
       if (r.ok) await this.applyRetention(job);
       return !r.ok && r.failed.some((f) => !f.permanent);
     } catch (err) {
@@ -187,6 +205,14 @@ export class Daemon {
       this.metrics.backupRuns.inc({ backup_job: job.name, outcome: 'failed' });
       this.metrics.backupDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
       this.log.error({ backup_job: job.name, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
+      this.notifier.send(job.notify, {
+        event: 'backup.failed',
+        outcome: 'failure',
+        job: job.name,
+        error: describeError(err),
+        startedAt: new Date(started).toISOString(),
+        finishedAt: new Date().toISOString(),
+      });
       return !ac.signal.aborted && err instanceof LifeboatError && !err.permanent;
     } finally {
       if (timeout) clearTimeout(timeout);
@@ -221,6 +247,7 @@ export class Daemon {
       this.abortAll();
       await idle;
     }
+    await this.notifier.flush(5_000);
   }
 
   /** Aborts everything at once (a second signal). */

@@ -108,6 +108,12 @@ export class Metrics {
     labelNames: ['backup_job', 'site'] as const,
     registers: [this.registry],
   });
+  readonly notifications = new Counter({
+    name: 'lifeboat_notifications_total',
+    help: 'Notifications (ping URLs, webhooks) by outcome: delivered, or failed after every retry.',
+    labelNames: ['backup_job', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly buildInfo = new Gauge({
     name: 'lifeboat_build_info',
     help: 'Lifeboat version (value is always 1).',
