@@ -185,7 +185,7 @@ export class Daemon {
       }
       for (const s of r.committed) this.metrics.siteUp.set({ site: s }, 1);
       this.log[r.ok ? 'info' : 'error'](
-        { backup_job: job.name, snapshot: r.snapshotId, committed: r.committed, failed: r.failed, seconds },
+        { backup_job: job.name, operation: op.id, snapshot: r.snapshotId, committed: r.committed, failed: r.failed, seconds },
         r.ok ? 'backup committed' : 'backup failed: too few sites committed',
       );
       this.notifier.send(job.notify, {
@@ -204,7 +204,7 @@ export class Daemon {
       this.operations.finish(op, false, undefined, describeError(err));
       this.metrics.backupRuns.inc({ backup_job: job.name, outcome: 'failed' });
       this.metrics.backupDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
-      this.log.error({ backup_job: job.name, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
+      this.log.error({ backup_job: job.name, operation: op.id, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
       this.notifier.send(job.notify, {
         event: 'backup.failed',
         outcome: 'failure',

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ceph.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { manifestKey } from '../../src/catalog/layout.ts';
+import { createBucket, dropBucket, listKeys, s3Env } from '../helpers/s3.ts';
 import { run } from '../helpers/streams.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
@@ -27,11 +29,11 @@ function startDaemon(): { child: ChildProcess; logs: string[] } {
 async function writeConfigAndStart(
   schedule: string,
   extra = '',
-  o: { source?: string; siteB?: string; grace?: string; daemon?: string } = {},
+  o: { source?: string; siteA?: string; siteB?: string; grace?: string; daemon?: string } = {},
 ): Promise<{ child: ChildProcess; logs: string[] }> {
   const source = o.source ?? '{ type: files, paths: [./data] }';
   const siteB = o.siteB?.startsWith('{') ? o.siteB : `{ type: fs, path: ${o.siteB ?? './site-b'} }`;
-  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: { type: fs, path: ./site-a }\n  b: ${siteB}\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'}${o.daemon ?? ''} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
+  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: ${o.siteA ?? '{ type: fs, path: ./site-a }'}\n  b: ${siteB}\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'}${o.daemon ?? ''} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
   await writeFile(join(ws.dir, `daemon-${children.length}.yaml`), cfg);
   return startDaemon();
 }
@@ -95,6 +97,48 @@ describe('lifeboat daemon', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     expect(logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+  });
+
+  it('backs up to two Ceph S3 sites on time, and a restart reads the same recovery point from them', async () => {
+    const env = s3Env();
+    process.env.LB_TEST_CEPH_KEY = env.accessKeyId;
+    process.env.LB_TEST_CEPH_SECRET = env.secretAccessKey;
+    const buckets = await Promise.all(env.endpoints.slice(0, 2).map((e) => createBucket(e)));
+    const s3 = (i: number): string =>
+      `{ type: s3, endpoint: "${env.endpoints[i]}", bucket: ${buckets[i]}, prefix: lifeboat, forcePathStyle: true, accessKeyId: "\${env:LB_TEST_CEPH_KEY}", secretAccessKey: "\${env:LB_TEST_CEPH_SECRET}" }`;
+    try {
+      const first = await writeConfigAndStart('*/2 * * * * *', '    objectives: { rpo: 1h }\n', { siteA: s3(0), siteB: s3(1) });
+      const text = await until('three successful runs', async () => {
+        const t = (await get('/metrics')).text;
+        return (metric(t, 'lifeboat_backup_runs_total', 'backup_job="docs",outcome="success"') ?? 0) >= 3 ? t : undefined;
+      });
+      first.child.kill('SIGTERM');
+      expect((await once(first.child, 'exit'))[0]).toBe(0);
+      for (const site of ['a', 'b']) expect(metric(text, 'lifeboat_site_up', `site="${site}"`)).toBe(1);
+      // On time: every snapshot started within a second and a half of an even second (*/2).
+      const manifests = (await Promise.all(buckets.map((b, i) => listKeys(env.endpoints[i]!, b)))).map((keys) => keys.filter((k) => k.endsWith('/manifest.json')));
+      expect(manifests[0]!.length).toBeGreaterThanOrEqual(2);
+      expect(manifests[1]).toEqual(manifests[0]);
+      // The first run is a catch-up (no snapshot yet); the scheduled ones start on even seconds.
+      const lines = first.logs.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>);
+      const scheduled = new Set(lines.filter((l) => l.msg === 'backup queued' && l.reason === 'schedule').map((l) => l.operation));
+      const ids = lines.filter((l) => l.msg === 'backup committed' && scheduled.has(l.operation!)).map((l) => l.snapshot!);
+      expect(ids.length).toBeGreaterThanOrEqual(2);
+      for (const id of ids) {
+        expect(manifests[0]).toContain(`lifeboat/${manifestKey('docs', id)}`);
+        expect(Number(id.slice(13, 15)) % 2, `snapshot ${id} started on an even second`).toBe(0);
+      }
+      const recovery = metric(text, 'lifeboat_recovery_point_timestamp_seconds', 'backup_job="docs"')!;
+      // A restart with no schedule due reads the recovery point back from the two buckets.
+      const second = await writeConfigAndStart('0 0 1 1 *', '    objectives: { rpo: 1h }\n', { siteA: s3(0), siteB: s3(1) });
+      const after = await until('the catalog read from Ceph', async () => metric((await get('/metrics')).text, 'lifeboat_recovery_point_timestamp_seconds', 'backup_job="docs"'));
+      expect(after).toBeGreaterThanOrEqual(recovery);
+      expect(second.logs.some((l) => l.includes('backup queued'))).toBe(false);
+      second.child.kill('SIGTERM');
+      expect((await once(second.child, 'exit'))[0]).toBe(0);
+    } finally {
+      await Promise.all(buckets.map((b, i) => dropBucket(env.endpoints[i]!, b)));
+    }
   });
 
   it('rebuilds its state from the sites after a restart, without running again', async () => {

@@ -16,7 +16,7 @@ afterEach(async () => {
   await ws?.cleanup();
 });
 
-/** Runs two one-second jobs through a daemon at concurrency 2; returns their [start, end] intervals. */
+/** Runs two one-second jobs through a daemon at concurrency 2; returns when each ran, [start, end]. */
 async function runTwo(siteOptions: string): Promise<[number, number][]> {
   ws = await workspace();
   const slow = `{ type: command, dump: [sh, -c, "sleep 1; echo x"] }`;
@@ -25,9 +25,9 @@ async function runTwo(siteOptions: string): Promise<[number, number][]> {
   const ops = [daemon.trigger(ctx.job('one'), 'test')!, daemon.trigger(ctx.job('two'), 'test')!];
   await expect.poll(() => ops.every((o) => o.state === 'succeeded'), { timeout: 20_000 }).toBe(true);
   await daemon.stop();
-  const list = await listSnapshots(ctx, 'one');
-  const list2 = await listSnapshots(ctx, 'two');
-  return [...list.snapshots, ...list2.snapshots].map((s) => [Date.parse(s.manifest.createdAt), Date.parse(s.manifest.completedAt)]);
+  expect((await listSnapshots(ctx, 'one')).snapshots).toHaveLength(1);
+  expect((await listSnapshots(ctx, 'two')).snapshots).toHaveLength(1);
+  return ops.map((o) => [Date.parse(o.startedAt!), Date.parse(o.finishedAt!)]);
 }
 
 const overlap = ([a, b]: [number, number][]): boolean => a![0] < b![1] && b![0] < a![1];

@@ -44,6 +44,12 @@ export async function dropBucket(endpoint: string, bucket: string): Promise<void
   await c.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
 }
 
+/** Every key in a bucket (up to 1,000; tests keep buckets small). */
+export async function listKeys(endpoint: string, bucket: string): Promise<string[]> {
+  const res = await adminClient(endpoint).send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (res.Contents ?? []).map((o) => o.Key!);
+}
+
 export async function incompleteUploads(endpoint: string, bucket: string): Promise<number> {
   const res = await adminClient(endpoint).send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   return res.Uploads?.length ?? 0;

@@ -5,14 +5,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestKey, payloadKey } from '../../src/catalog/layout.ts';
 import { backup } from '../../src/operations/backup.ts';
 import { restore } from '../../src/operations/restore.ts';
 import { CephCluster } from '../helpers/ceph.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
-import { adminClient, createBucket, dropBucket, incompleteUploads, s3Env } from '../helpers/s3.ts';
+import { adminClient, createBucket, dropBucket, incompleteUploads, listKeys, s3Env } from '../helpers/s3.ts';
 import { describeTree, makeOddTree } from '../helpers/tree.ts';
 
 const env = { LB_KEY: s3Env().accessKeyId, LB_SECRET: s3Env().secretAccessKey, LB_BAD: 'definitely-not-the-secret' };
@@ -34,10 +34,6 @@ async function getObject(endpoint: string, bucket: string, key: string): Promise
   return buffer(res.Body as Readable);
 }
 
-async function keysIn(endpoint: string, bucket: string): Promise<string[]> {
-  const res = await adminClient(endpoint).send(new ListObjectsV2Command({ Bucket: bucket }));
-  return (res.Contents ?? []).map((o) => o.Key!);
-}
 
 beforeAll(async () => {
   ws = await workspace();
@@ -140,13 +136,13 @@ describe('a gateway killed mid-upload', () => {
       ctx.close();
 
       await cluster.startGateway(gw.name);
-      expect((await keysIn(gw.endpoint, b2)).filter((k) => k.endsWith('manifest.json'))).toEqual([]);
+      expect((await listKeys(gw.endpoint, b2)).filter((k) => k.endsWith('manifest.json'))).toEqual([]);
       // The next run sweeps what the interrupted upload left behind on that site.
       const again = await ws.context(yaml, env);
       const r2 = await backup(again, 'big');
       expect(r2.committed).toEqual(['steady', 'doomed']);
       expect(await incompleteUploads(gw.endpoint, b2)).toBe(0);
-      expect(await keysIn(gw.endpoint, b2)).toContain(`lifeboat/${manifestKey('big', r2.snapshotId)}`);
+      expect(await listKeys(gw.endpoint, b2)).toContain(`lifeboat/${manifestKey('big', r2.snapshotId)}`);
       again.close();
     } finally {
       await cluster.stop();
