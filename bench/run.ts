@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { Row } from './scenarios/common.ts';
+import { daemonScale } from './scenarios/daemon-scale.ts';
 import { filesBackup } from './scenarios/files.ts';
 import { postgresAvailable, postgresScenarios } from './scenarios/postgres.ts';
 
@@ -48,6 +49,24 @@ for (const r of rows) {
     `| ${r.scenario} | ${r.lifeboat.wall.toFixed(2)} s (${rate}) | ${r.reference.wall.toFixed(2)} s (${r.referenceName}) | ${ratio.toFixed(2)}× | ${r.lifeboat.cpu.toFixed(1)} | ${r.reference.cpu.toFixed(1)} | ${mib(r.lifeboat.peakRssBytes)} | ≤ ${r.target.ratio}×${r.target.rssBytes ? `, ≤ ${mib(r.target.rssBytes)}` : ''} | ${met ? 'yes' : 'NO'} |`,
   );
 }
+
+const scale = await daemonScale(1000);
+const t = scale.targets;
+const checks: [string, number, number, string, (n: number) => string][] = [
+  ['start until /readyz (catalog read)', scale.scale.startSeconds, scale.reference.startSeconds, `< ${t.startSeconds} s`, (n) => `${n.toFixed(2)} s`],
+  ['CPU while idle (10 s)', scale.scale.idleCpuPercent, scale.reference.idleCpuPercent, `< ${t.idleCpuPercent}%`, (n) => `${n.toFixed(2)}%`],
+  ['/metrics p50 (200 scrapes, 100 ms apart)', scale.scale.metricsP50Ms, scale.reference.metricsP50Ms, '', (n) => `${n.toFixed(1)} ms`],
+  ['/metrics p99', scale.scale.metricsP99Ms, scale.reference.metricsP99Ms, `< ${t.metricsP99Ms} ms`, (n) => `${n.toFixed(1)} ms`],
+];
+const limits = [t.startSeconds, t.idleCpuPercent, Infinity, t.metricsP99Ms];
+lines.push('', `Daemon with ${scale.scale.jobs} jobs over 2 fs sites (${scale.scale.jobs * 4} manifests; /metrics ${(scale.scale.metricsBytes / 1024).toFixed(0)} KiB), next to a one-job daemon:`, '');
+lines.push('| measure | 1,000 jobs | 1 job | target | met |', '|---|---|---|---|---|');
+checks.forEach(([what, big, one, target, fmt], i) => {
+  const met = big < limits[i]!;
+  allMet &&= met;
+  lines.push(`| ${what} | ${fmt(big)} | ${fmt(one)} | ${target || '—'} | ${target ? (met ? 'yes' : 'NO') : ''} |`);
+});
+
 for (const s of skipped) lines.push('', `skipped: ${s}`);
 console.log(lines.join('\n'));
 process.exitCode = allMet ? 0 : 1;

@@ -4,6 +4,7 @@
  * 401 without a valid bearer token, 403 with a token of the wrong role.
  */
 import { createServer, type Server } from 'node:http';
+import { exposition } from '../metrics/exposition.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { allows, authenticate, type TokenEntry } from './auth.ts';
 import { openapi } from './openapi.ts';
@@ -59,7 +60,7 @@ export function createApiServer(o: ApiOptions): Server {
     }
     if (path === '/healthz') return send(200, 'ok\n');
     if (path === '/metrics') {
-      o.metrics.registry.metrics().then(
+      exposition(o.metrics.registry).then(
         (text) => send(200, text, o.metrics.registry.contentType),
         () => send(500, 'metrics unavailable\n'),
       );

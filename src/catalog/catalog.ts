@@ -4,7 +4,6 @@
  * never a snapshot. Some stores list a new object a moment after writing it, so a manifest that is
  * not listed yet is simply not seen yet — never treated as missing data.
  */
-import { buffer } from 'node:stream/consumers';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { manifestKey, parseSnapshotKey, snapshotsPrefix } from './layout.ts';
@@ -38,9 +37,7 @@ const MAX_MANIFEST_BYTES = 1 << 20;
 
 export async function readManifest(site: Site, job: string, id: string): Promise<Manifest> {
   const key = manifestKey(job, id);
-  const stream = await site.get(key);
-  const body = await buffer(stream);
-  if (body.length > MAX_MANIFEST_BYTES) throw new LifeboatError('INTEGRITY', `site "${site.name}": ${key} is too large to be a manifest`);
+  const body = await site.getBytes(key, MAX_MANIFEST_BYTES);
   return parseManifest(body.toString('utf8'), `site "${site.name}": ${key}`, { job, id });
 }
 

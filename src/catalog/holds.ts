@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { z } from 'zod';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
@@ -92,7 +91,7 @@ export async function listHolds(site: Site, job: string, now = Date.now()): Prom
     if (!isSnapshotId(id)) continue;
     let record: HoldRecord | undefined;
     try {
-      record = holdSchema.parse(JSON.parse((await buffer(await site.get(obj.key))).toString('utf8')));
+      record = holdSchema.parse(JSON.parse((await site.getBytes(obj.key, 64 << 10)).toString('utf8')));
     } catch (err) {
       // A hold released while listing, or garbage, protects nothing; a site error must stop the
       // prune rather than let it remove a snapshot that may be held.

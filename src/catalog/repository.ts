@@ -3,7 +3,6 @@
  * before writing so that Lifeboat never writes into a repository of a newer format than it knows.
  */
 import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { LifeboatError, isLifeboatError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { MARKER_KEY, REPOSITORY_FORMAT } from './layout.ts';
@@ -18,7 +17,7 @@ export async function ensureRepository(site: Site): Promise<void> {
       if (!isLifeboatError(err, 'CONFLICT')) throw err;
     }
   }
-  const text = (await buffer(await site.get(MARKER_KEY))).toString('utf8');
+  const text = (await site.getBytes(MARKER_KEY, 64 << 10)).toString('utf8');
   let format: unknown;
   try {
     format = (JSON.parse(text) as { format?: unknown }).format;

@@ -8,6 +8,8 @@
  *   under the final key; a failed or aborted put leaves no object and no orphan upload parts.
  *   With `ifNoneMatch`, fails with code CONFLICT when the key already exists.
  * - get: a stream of the object; a missing key rejects with code NOT_FOUND.
+ * - getBytes: a small object (manifest, hold, report) whole; larger than `limit` rejects with
+ *   code INTEGRITY, a missing key with NOT_FOUND.
  * - stat: size and time of an object, or undefined when it does not exist.
  * - list: every object whose key starts with `prefix`, in no particular order.
  * - delete: removes the object; deleting a missing key succeeds.
@@ -36,6 +38,7 @@ export interface Site {
   readonly location: string;
   put(key: string, body: Readable, o?: PutOptions): Promise<{ bytes: number }>;
   get(key: string, o?: { signal?: AbortSignal }): Promise<Readable>;
+  getBytes(key: string, limit: number): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;

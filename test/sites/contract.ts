@@ -101,6 +101,14 @@ export function siteContract(kind: string, make: () => Promise<SiteHarness>): vo
       expect(await h.site.stat('missing/key')).toBeUndefined();
     });
 
+    it('reads small objects whole with getBytes, refusing one larger than the limit', async () => {
+      await h.site.put('small/m.json', Readable.from([Buffer.from('{"a":1}')]));
+      expect((await h.site.getBytes('small/m.json', 7)).toString()).toBe('{"a":1}');
+      const big = await h.site.getBytes('small/m.json', 6).catch((e: unknown) => e);
+      expect(isLifeboatError(big, 'INTEGRITY')).toBe(true);
+      expect(isLifeboatError(await h.site.getBytes('small/none', 10).catch((e: unknown) => e), 'NOT_FOUND')).toBe(true);
+    });
+
     it('deletes idempotently', async () => {
       await h.site.put('del/me', Readable.from([Buffer.from('x')]));
       await h.site.delete('del/me');

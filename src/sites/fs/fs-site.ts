@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, open, opendir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -85,9 +85,26 @@ export class FsSite implements Site {
     const path = this.path(key);
     try {
       const fh = await open(path, 'r');
-      return createReadStream('', { fd: fh, highWaterMark: 1 << 20 });
+      // Read buffers sized to the object, up to 1 MiB: thousands of small manifests at start-up
+      // must not each allocate a megabyte.
+      const { size } = await fh.stat();
+      return createReadStream('', { fd: fh, highWaterMark: Math.min(1 << 20, Math.max(16 << 10, size + 1)) });
     } catch (err) {
       throw this.fail('reading', key, err);
+    }
+  }
+
+  async getBytes(key: string, limit: number): Promise<Buffer> {
+    let fh;
+    try {
+      fh = await open(this.path(key), 'r');
+      const { size } = await fh.stat();
+      if (size > limit) throw siteError(this.name, 'INTEGRITY', `${key} is ${size} bytes, more than the ${limit} expected`);
+      return await fh.readFile();
+    } catch (err) {
+      throw this.fail('reading', key, err);
+    } finally {
+      await fh?.close();
     }
   }
 
@@ -105,14 +122,29 @@ export class FsSite implements Site {
     // Start at the deepest directory the prefix names, then filter by the full prefix.
     const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const start = dirPart === '' ? this.root : join(this.root, ...dirPart.split('/'));
+    // Stat a batch of keys at a time: listing is what the daemon does for every job at start.
+    let batch: string[] = [];
+    const flush = async (): Promise<ObjectInfo[]> => {
+      const infos = await Promise.all(batch.map((rel) => this.statListed(rel)));
+      batch = [];
+      return infos.filter((i) => i !== undefined);
+    };
     for await (const rel of walk(start, dirPart)) {
       if (!rel.startsWith(prefix)) continue;
-      try {
-        const s = await stat(join(this.root, ...rel.split('/')));
-        yield { key: rel, size: s.size, modified: s.mtime };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('listing', rel, err);
-      }
+      batch.push(rel);
+      if (batch.length === 32) yield* await flush();
+    }
+    yield* await flush();
+  }
+
+  /** Size and time of a listed key; undefined when it went away since it was listed. */
+  private async statListed(rel: string): Promise<ObjectInfo | undefined> {
+    try {
+      const s = await stat(join(this.root, ...rel.split('/')));
+      return { key: rel, size: s.size, modified: s.mtime };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw this.fail('listing', rel, err);
     }
   }
 
@@ -143,15 +175,15 @@ export class FsSite implements Site {
 }
 
 async function* walk(dir: string, rel: string, tempsOnly = false): AsyncIterable<string> {
-  let handle;
+  let entries;
   try {
-    handle = await opendir(dir);
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return;
     throw err;
   }
-  for await (const entry of handle) {
+  for (const entry of entries) {
     const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
     if (entry.isDirectory()) yield* walk(join(dir, entry.name), childRel, tempsOnly);
     else if (entry.isFile() && entry.name.startsWith(TMP_MARK) === tempsOnly) yield childRel;

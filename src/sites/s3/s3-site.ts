@@ -22,7 +22,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3SiteConfig } from '../../config/model.ts';
-import { LifeboatError } from '../../errors.ts';
+import { LifeboatError, siteError } from '../../errors.ts';
 import { checkKey } from '../fs/fs-site.ts';
 import type { ObjectInfo, PutOptions, Site } from '../site.ts';
 import { classifyS3Error, isNotFound } from './s3-errors.ts';
@@ -123,6 +123,21 @@ export class S3Site implements Site {
     } catch (err) {
       throw this.fail('reading', key, err);
     }
+  }
+
+  async getBytes(key: string, limit: number): Promise<Buffer> {
+    const body = await this.get(key);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        body.destroy();
+        throw siteError(this.name, 'INTEGRITY', `${key} is more than the ${limit} bytes expected`);
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
