@@ -4,7 +4,8 @@
  * coalesced and logged), applies retention after each successful backup, and keeps the metrics
  * current. A backup also waits for an upload slot on each of its sites that sets `maxUploads`
  * (site-slots.ts). At start it reads the catalog from the sites and runs at once ("catch-up") every job
- * whose newest committed snapshot is older than its RPO objective, or that has none.
+ * whose newest committed snapshot is older than its RPO objective (without one: older than one
+ * interval of its schedule), or that has none.
  *
  * Shutdown: no new runs; running ones get `shutdownGraceMs` to finish, then are aborted cleanly
  * (uploads aborted, no manifest written).
@@ -21,6 +22,7 @@ import { prune } from '../operations/prune.ts';
 import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
 import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
+import { scheduleIntervalMs } from './interval.ts';
 import { SiteSlots } from './site-slots.ts';
 import { readJobState } from './state.ts';
 
@@ -81,9 +83,12 @@ export class Daemon {
       if (!job.schedule) continue;
       this.tasks.push(schedule(job.schedule, () => this.trigger(job, 'schedule'), { name: job.name, ...(job.timezone ? { timezone: job.timezone } : {}) }));
       const age = state.recoveryPoint ? Date.now() - state.recoveryPoint.getTime() : undefined;
+      const interval = job.objectives.rpoMs === undefined ? scheduleIntervalMs(job.schedule, job.timezone) : undefined;
       if (age === undefined) this.trigger(job, 'catch-up: no committed snapshot yet');
       else if (job.objectives.rpoMs !== undefined && age > job.objectives.rpoMs) {
         this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than the RPO objective of ${job.objectives.rpoMs / 1000} s`);
+      } else if (interval !== undefined && age > interval) {
+        this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than one interval of its schedule (${interval / 1000} s); a run was missed`);
       }
     }
     this.log.info({ jobs: jobs.length, scheduled: this.tasks.length }, 'daemon started');
