@@ -48,6 +48,18 @@ export function drillsPrefix(job: string): string {
   return `jobs/${job}/drills/`;
 }
 
+/** Drill ids have the shape of snapshot ids (the drill's start time), so reports sort by time. */
+export function drillReportKey(job: string, drillId: string): string {
+  return `${drillsPrefix(job)}${drillId}.json`;
+}
+
+/** The drill id of a key listed under drillsPrefix(job); undefined for keys that are not reports. */
+export function parseDrillReportKey(job: string, key: string): string | undefined {
+  const name = key.startsWith(drillsPrefix(job)) ? key.slice(drillsPrefix(job).length) : '';
+  const id = name.endsWith('.json') ? name.slice(0, -5) : '';
+  return isSnapshotId(id) ? id : undefined;
+}
+
 export function holdsPrefix(job: string): string {
   return `jobs/${job}/holds/`;
 }

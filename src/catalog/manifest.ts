@@ -24,7 +24,12 @@ export const manifestSchema = z.object({
   /** When the dump started: the recovery point this snapshot represents. */
   createdAt: z.iso.datetime(),
   completedAt: z.iso.datetime(),
-  source: z.object({ kind: z.string(), facts: z.record(z.string(), fact) }),
+  source: z.object({
+    kind: z.string(),
+    facts: z.record(z.string(), fact),
+    /** Databases: tables and estimated row counts at dump time (optional; drills compare them). */
+    tables: z.array(z.object({ name: z.string(), rows: z.int().min(0).nullable() })).optional(),
+  }),
   payload: z.object({
     key: z.string(),
     ext: z.enum(PAYLOAD_EXTS),

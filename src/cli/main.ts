@@ -9,6 +9,7 @@ import { VERSION } from '../version.ts';
 import * as backupCmd from './commands/backup.ts';
 import * as configCmd from './commands/config-check.ts';
 import * as daemonCmd from './commands/daemon.ts';
+import * as drillCmd from './commands/drill.ts';
 import * as keygenCmd from './commands/keygen.ts';
 import * as pruneCmd from './commands/prune.ts';
 import * as restoreCmd from './commands/restore.ts';
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
-  for (const cmd of [daemonCmd, backupCmd, snapshotsCmd, restoreCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
+  for (const cmd of [daemonCmd, backupCmd, snapshotsCmd, restoreCmd, drillCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
 
   if (argv.length === 0) {
     program.outputHelp();

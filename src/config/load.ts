@@ -5,26 +5,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { validateDetailed } from 'node-cron';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseRecipient, parseRecipientsFile, type Recipient } from '../crypto/keys.ts';
 import { LifeboatError, describeError, fileErrorReason } from '../errors.ts';
 import { parseDuration } from './duration.ts';
-import { formatPath, locate, nearest, type PathSegment } from './locate.ts';
+import { buildDrill } from './drill.ts';
+import { Collector, checkCron, checkTimezone, type ConfigIssue } from './collector.ts';
+import { nearest, type PathSegment } from './locate.ts';
 import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
 import { parseDbUrl } from '../sources/db-url.ts';
 import { SECRET_KEYS, configSchema, type RawConfig, type RawJob, type RawSite, type RawSource } from './schema.ts';
 import { hasReference, isWholeReference, resolveReferences } from './references.ts';
 import { allowedKeys } from './shape.ts';
 
-export interface ConfigIssue {
-  readonly file: string;
-  readonly line?: number;
-  readonly col?: number;
-  readonly path: string;
-  readonly message: string;
-}
+export type { ConfigIssue };
 
 export function formatIssue(i: ConfigIssue): string {
   const where = i.line === undefined ? i.file : `${i.file}:${i.line}:${i.col}`;
@@ -41,24 +36,6 @@ export class ConfigError extends LifeboatError {
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
-}
-
-class Collector {
-  readonly issues: ConfigIssue[] = [];
-  readonly file: string;
-  private readonly doc: Document;
-  private readonly lines: LineCounter;
-  constructor(file: string, doc: Document, lines: LineCounter) {
-    this.file = file;
-    this.doc = doc;
-    this.lines = lines;
-  }
-  add(path: readonly PathSegment[], message: string, atKey = false): void {
-    const pos = locate(this.doc, this.lines, path, atKey);
-    const p = formatPath(path);
-    if (this.issues.some((i) => i.path === p && i.message === message)) return;
-    this.issues.push({ file: this.file, line: pos?.line, col: pos?.col, path: formatPath(path), message });
-  }
 }
 
 export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<Config> {
@@ -150,21 +127,6 @@ function valueAt(doc: unknown, path: readonly PathSegment[]): unknown {
   let v = doc;
   for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<PathSegment, unknown>)[seg] : undefined;
   return v;
-}
-
-function checkCron(expr: string, path: PathSegment[], c: Collector): void {
-  const v = validateDetailed(expr);
-  if (v.valid) return;
-  const detail = v.errors.map((e) => e.message).join('; ');
-  c.add(path, `invalid cron expression ${JSON.stringify(expr)}${detail ? `: ${detail}` : ''}`);
-}
-
-function checkTimezone(tz: string, path: PathSegment[], c: Collector): void {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    c.add(path, `unknown time zone ${JSON.stringify(tz)} (use an IANA name such as UTC or Europe/Berlin)`);
-  }
 }
 
 function buildRecipients(cfg: RawConfig, baseDir: string, c: Collector): Recipient[] {
@@ -316,6 +278,7 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
   if (raw.timezone !== undefined) checkTimezone(raw.timezone, [...path, 'timezone'], c);
   const source = buildSource(raw.source, baseDir, [...path, 'source'], c);
   if (!source) return undefined;
+  const drill = raw.drill === undefined ? undefined : buildDrill(raw.drill, source, sites, baseDir, [...path, 'drill'], c);
   return {
     name,
     source,
@@ -331,6 +294,7 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
     },
     timeoutMs: merged.timeout === undefined ? undefined : parseDuration(merged.timeout),
     notify: merged.notify ?? [],
+    ...(drill ? { drill } : {}),
   };
 }
 

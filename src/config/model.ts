@@ -102,6 +102,31 @@ export interface NotifyTarget {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+export type DrillTarget =
+  | { readonly type: 'postgres'; readonly connection?: DbConnection; readonly ephemeral: boolean; readonly binDir?: string }
+  | { readonly type: 'mysql'; readonly connection: DbConnection }
+  | { readonly type: 'sqlite' }
+  | { readonly type: 'directory' }
+  | { readonly type: 'command'; readonly restore?: readonly string[]; readonly env: Readonly<Record<string, string>> };
+
+export type DrillCheck = { readonly name: string } & (
+  | { readonly kind: 'sql'; readonly sql: string; readonly expect: { readonly equals?: string | number | boolean; readonly min?: number; readonly max?: number; readonly notEmpty?: boolean } }
+  | { readonly kind: 'freshness'; readonly table: string; readonly column: string; readonly withinMs: number }
+  | { readonly kind: 'schemaDrift'; readonly tolerance: number }
+  | { readonly kind: 'file'; readonly file: string; readonly sha256?: string; readonly minSize?: number }
+  | { readonly kind: 'glob'; readonly glob: string; readonly minCount: number }
+  | { readonly kind: 'command'; readonly argv: readonly string[]; readonly env: Readonly<Record<string, string>> }
+);
+
+export interface DrillConfig {
+  readonly schedule?: string;
+  readonly target: DrillTarget;
+  readonly checks: readonly DrillCheck[];
+  /** `rotate`, or the name of one of the job's sites. */
+  readonly site: string;
+  readonly timeoutMs?: number;
+}
+
 export interface JobConfig {
   readonly name: string;
   readonly source: SourceConfig;
@@ -115,6 +140,7 @@ export interface JobConfig {
   readonly objectives: { readonly rpoMs?: number; readonly rtoMs?: number };
   readonly timeoutMs?: number;
   readonly notify: readonly NotifyTarget[];
+  readonly drill?: DrillConfig;
 }
 
 export interface Config {

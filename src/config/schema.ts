@@ -134,6 +134,56 @@ export const notifySchema = z.discriminatedUnion(
   { error: (iss) => (iss.code === 'invalid_union' ? 'unknown notification type (expected "ping" or "webhook")' : undefined) },
 );
 
+/** Where a drill restores: a scratch database, file or folder that it creates and removes. */
+export const drillTargetSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('postgres'),
+      /** A server where a scratch database is created and dropped. */
+      url: nonEmpty.optional(),
+      password: nonEmpty.optional(),
+      /** A throwaway cluster (initdb + pg_ctl) instead of a server. */
+      ephemeral: z.boolean().default(false),
+      binDir: nonEmpty.optional(),
+    }),
+    z.strictObject({ type: z.literal('mysql'), url: nonEmpty, password: nonEmpty.optional() }),
+    z.strictObject({ type: z.literal('sqlite') }),
+    z.strictObject({ type: z.literal('directory') }),
+    z.strictObject({ type: z.literal('command'), restore: argv.optional(), env: z.record(z.string(), z.string()).optional() }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'unknown drill target type (expected "postgres", "mysql", "sqlite", "directory" or "command")' : undefined) },
+);
+
+const checkName = { name: nonEmpty.optional() };
+export const drillCheckSchema = z.union(
+  [
+    z.strictObject({
+      ...checkName,
+      sql: nonEmpty,
+      expect: z
+        .strictObject({ equals: z.union([z.string(), z.number(), z.boolean()]).optional(), min: z.number().optional(), max: z.number().optional(), notEmpty: z.boolean().optional() })
+        .refine((e) => Object.keys(e).length > 0, { error: 'needs one of equals, min, max or notEmpty' }),
+    }),
+    z.strictObject({ ...checkName, freshness: z.strictObject({ table: nonEmpty, column: nonEmpty }), within: duration }),
+    z.strictObject({ ...checkName, schemaDrift: z.strictObject({ tolerance: z.number().min(0).max(1).default(0.1) }) }),
+    z.strictObject({ ...checkName, file: nonEmpty, sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), minSize: z.int().min(0).optional() }),
+    z.strictObject({ ...checkName, glob: nonEmpty, minCount: z.int().min(0).default(1) }),
+    z.strictObject({ ...checkName, command: argv, env: z.record(z.string(), z.string()).optional() }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'a check is one of: { sql, expect }, { freshness, within }, { schemaDrift }, { file }, { glob, minCount } or { command }' : undefined) },
+);
+
+export const drillSchema = z.strictObject({
+  schedule: nonEmpty.optional(),
+  target: drillTargetSchema,
+  checks: z.array(drillCheckSchema).default([]),
+  /** `rotate`: each drill uses the next site in turn; or the name of one site. */
+  site: nonEmpty.default('rotate'),
+  snapshot: z.literal('latest', { error: 'only "latest" is supported: drills prove the newest snapshot' }).default('latest'),
+  timeout: duration.optional(),
+});
+
 /** Every job key except `source` may also be set under `defaults`. */
 const jobSettings = {
   sites: z.array(name).min(1, { error: 'needs at least one site' }),
@@ -148,7 +198,7 @@ const jobSettings = {
 };
 
 export const defaultsSchema = z.strictObject(jobSettings).partial();
-export const jobSchema = z.strictObject({ source: sourceSchema, ...jobSettings }).partial({
+export const jobSchema = z.strictObject({ source: sourceSchema, drill: drillSchema.optional(), ...jobSettings }).partial({
   sites: true,
   minSites: true,
   schedule: true,

@@ -28,6 +28,8 @@ export interface RestoreRequest extends TargetOptions {
   readonly globals?: boolean;
   /** Named in the hold that keeps the snapshot from retention while it is read ("restore", "drill"). */
   readonly purpose?: string;
+  /** The source that restores (drills with their own restore command); default: the job's. */
+  readonly source?: Source;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
@@ -58,6 +60,7 @@ function targetOptions(r: RestoreRequest): TargetOptions {
     ...(r.clean ? { clean: true } : {}),
     ...(r.noOwner ? { noOwner: true } : {}),
     ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+    ...(r.password !== undefined ? { password: r.password } : {}),
   };
 }
 
@@ -73,7 +76,7 @@ function guardSource(source: Source, r: RestoreRequest, job: string): void {
 export async function restore(ctx: Context, jobName: string, r: RestoreRequest): Promise<RestoreReport> {
   const started = Date.now();
   const job = ctx.job(jobName);
-  const source = createSource(job.source);
+  const source = r.source ?? createSource(job.source);
   guardSource(source, r, job.name);
   await source.checkTarget(r.target, targetOptions(r));
   const identities = await ctx.identities();

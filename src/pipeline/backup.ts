@@ -157,6 +157,8 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
   const { job, snapshotId, source, sites } = input;
   const started = Date.now();
   const common = { job, minSites: input.minSites, recipients: input.recipients, compressionLevel: input.compressionLevel, signal: input.signal };
+  // Read beside the dump; a failure only leaves the manifest without a table list.
+  const inventory = source.inventory?.().catch(() => undefined);
   const main = await streamPart({
     ...common,
     key: payloadKey(job, snapshotId, source.ext),
@@ -184,13 +186,14 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
     partInfo.push({ name: part.name, key, ext: part.ext, plaintext: r.plaintext, ciphertext: r.ciphertext, facts: r.facts });
   }
 
+  const tables = await inventory;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     job,
     snapshotId,
     createdAt: snapshotTime(snapshotId).toISOString(),
     completedAt: new Date().toISOString(),
-    source: { kind: source.kind, facts: main.facts },
+    source: { kind: source.kind, facts: main.facts, ...(tables?.length ? { tables } : {}) },
     payload: {
       key: main.key,
       ext: source.ext,

@@ -31,6 +31,8 @@ export interface TargetOptions {
   readonly noOwner?: boolean;
   /** PostgreSQL: parallel restore jobs (spools the dump to a temporary file). */
   readonly jobs?: number;
+  /** Databases: the target server's password, from a config reference (drill targets). */
+  readonly password?: string;
 }
 
 export interface RestoreOptions extends TargetOptions {
@@ -45,12 +47,24 @@ export interface ExtraPart {
   dump(o: { signal: AbortSignal }): Dump;
 }
 
+/** A table and its row count (an estimate at dump time; exact after a drill's restore). */
+export interface TableStat {
+  readonly name: string;
+  /** Unknown (null) when the server has no estimate yet (a table never analysed). */
+  readonly rows: number | null;
+}
+
 export interface Source {
   readonly kind: string;
   readonly ext: PayloadExt;
   /** What a restore target is for this kind, for messages: "a directory", "a database URL", "a file". */
   readonly targetKind: string;
   dump(o: { signal: AbortSignal }): Dump;
+  /**
+   * Databases: the tables and their estimated row counts at dump time, from the catalog (cheap:
+   * no table is scanned). Recorded in the manifest so that a drill can spot schema drift.
+   */
+  inventory?(): Promise<TableStat[]>;
   /** Extra parts to store with each snapshot, dumped after the main one. */
   extraParts?(): ExtraPart[];
   /** Restores an extra part into the target, before the main restore (when asked for). */

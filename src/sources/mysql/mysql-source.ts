@@ -13,7 +13,7 @@ import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
-import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import type { Dump, Facts, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
 
 export class MysqlSource implements Source {
@@ -56,9 +56,25 @@ export class MysqlSource implements Source {
     });
   }
 
-  private target(target: string): DbConnection & { database: string } {
+  async inventory(): Promise<TableStat[]> {
+    const tools = await findTools();
+    const out = await query(
+      tools,
+      this.cfg.connection,
+      `SELECT table_name, table_rows FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema IN (${this.cfg.databases.map(literal).join(', ')}) ORDER BY 1`,
+    );
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [name = '', rows = 'NULL'] = line.split('\t');
+        return { name, rows: rows === 'NULL' ? null : Number(rows) };
+      });
+  }
+
+  private target(target: string, o: TargetOptions = {}): DbConnection & { database: string } {
     if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not "${target}"`);
-    const t = parseDbUrl(target, 'the restore target');
+    const t = { ...parseDbUrl(target, 'the restore target'), ...(o.password === undefined ? {} : { password: o.password }) };
     if (t.scheme !== 'mysql') throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not a ${t.scheme} URL`);
     if (this.cfg.databases.length > 1) throw new LifeboatError('USAGE', 'this job dumps several databases; restoring it into one target database is not supported yet');
     if (!t.database) throw new LifeboatError('USAGE', 'the restore target URL must name a database (mysql://user@host:3306/dbname)');
@@ -80,7 +96,7 @@ export class MysqlSource implements Source {
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
-    const t = this.target(target);
+    const t = this.target(target, o);
     const where = describeDb(t);
     const tables = await this.tables(t).catch((err: unknown) => {
       throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
@@ -93,7 +109,7 @@ export class MysqlSource implements Source {
   }
 
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
-    const t = this.target(target);
+    const t = this.target(target, o);
     const tools = await findTools();
     const created = (await this.tables(t)) === undefined;
     await this.checkTarget(target, o);

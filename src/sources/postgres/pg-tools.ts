@@ -51,11 +51,25 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, what: string, 
  * Runs SQL through psql on stdin, with psql variables for values (`:'name'` quotes a literal,
  * `:"name"` an identifier), so that no value is ever spliced into SQL text.
  */
-export function psql(tools: PgTools, c: DbConnection, sql: string, vars: Record<string, string> = {}, database?: string): Promise<string> {
-  const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'];
+export function psql(tools: PgTools, c: DbConnection, sql: string, vars: Record<string, string> = {}, database?: string, extra: string[] = []): Promise<string> {
+  const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', ...extra, '-f', '-'];
   for (const [k, v] of Object.entries(vars)) args.push('-v', `${k}=${v}`);
   const where = describeDb({ ...c, ...(database ? { database } : {}) });
   return run(pgBin(tools, 'psql'), args, libpqEnv(c, database), `psql on ${where}`, sql);
+}
+
+const FIELD = '\x1f';
+const RECORD = '\x1e';
+const NULL = '\x1d';
+
+/** Runs one query and returns its rows as text cells (NULL as null), separated unambiguously. */
+export async function psqlRows(tools: PgTools, c: DbConnection, sql: string, database?: string): Promise<(string | null)[][]> {
+  const out = await psql(tools, c, `\\pset null '${NULL}'\n${sql.trim().replace(/;?$/, ';')}\n`, {}, database, ['-F', FIELD, '-R', RECORD]);
+  return out
+    .replace(/\n$/, '')
+    .split(RECORD)
+    .filter((r) => r !== '')
+    .map((r) => r.split(FIELD).map((cell) => (cell === NULL ? null : cell)));
 }
 
 export interface Version {

@@ -20,11 +20,27 @@ import { LifeboatError, describeError } from '../../errors.ts';
 import type { PostgresSourceConfig } from '../../config/model.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
-import type { Dump, ExtraPart, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import type { Dump, ExtraPart, Facts, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { clientVersion, conninfo, libpqEnv, pgBin, psql, serverVersion, type PgTools } from './pg-tools.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
+
+/** User tables with the planner's row estimate (-1 or 0 before the first ANALYZE). */
+export const TABLE_STATS = `SELECT n.nspname || '.' || c.relname, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`;
+
+/** psql -A -t output of (name, estimate) rows. */
+export function parseStats(out: string): TableStat[] {
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const bar = line.lastIndexOf('|');
+      const rows = Number(line.slice(bar + 1));
+      return { name: line.slice(0, bar), rows: rows < 0 ? null : rows };
+    });
+}
 
 export class PostgresSource implements Source {
   readonly kind = 'postgres';
@@ -66,6 +82,22 @@ export class PostgresSource implements Source {
     });
   }
 
+  async inventory(): Promise<TableStat[]> {
+    // pg_dump's table patterns have their own syntax; with them, the list would not match the dump.
+    if (this.cfg.tables.length > 0 || this.cfg.excludeTables.length > 0) return [];
+    const vars: Record<string, string> = {};
+    let filter = '';
+    if (this.cfg.schemas.length > 0) {
+      vars.only = `{${this.cfg.schemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+      filter += " AND n.nspname = ANY (:'only'::text[])";
+    }
+    if (this.cfg.excludeSchemas.length > 0) {
+      vars.skip = `{${this.cfg.excludeSchemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+      filter += " AND NOT n.nspname = ANY (:'skip'::text[])";
+    }
+    return parseStats(await psql(this.tools, this.cfg.connection, `${TABLE_STATS}${filter} ORDER BY 1;\n`, vars));
+  }
+
   /** Roles and tablespaces, when the job asks for them: `pg_dumpall --globals-only`, plain SQL. */
   extraParts(): ExtraPart[] {
     if (!this.cfg.globals) return [];
@@ -91,7 +123,7 @@ export class PostgresSource implements Source {
    */
   async restorePart(name: string, input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     if (name !== 'globals') throw new LifeboatError('USAGE', `a postgres snapshot has no part ${name}`);
-    const t = this.target(target);
+    const t = this.target(target, o);
     const r = await runConsumer(
       { cmd: pgBin(this.tools, 'psql'), args: ['-X', '-q', '-d', 'postgres', '-f', '-'], env: libpqEnv(t, 'postgres'), what: `psql (roles and tablespaces) on ${describeDb(t)}` },
       input,
@@ -101,9 +133,9 @@ export class PostgresSource implements Source {
     return { errors: errors.length, ...(errors.length ? { firstErrors: errors.slice(0, 5) } : {}) };
   }
 
-  private target(target: string): DbConnection & { database: string } {
+  private target(target: string, o: TargetOptions = {}): DbConnection & { database: string } {
     if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not "${target}"`);
-    const t = parseDbUrl(target, 'the restore target');
+    const t = { ...parseDbUrl(target, 'the restore target'), ...(o.password === undefined ? {} : { password: o.password }) };
     if (t.scheme !== 'postgres') throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not a ${t.scheme} URL`);
     if (!t.database) throw new LifeboatError('USAGE', 'the restore target URL must name a database (postgres://user@host:5432/dbname)');
     return { ...t, database: t.database };
@@ -128,7 +160,7 @@ export class PostgresSource implements Source {
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
-    const t = this.target(target);
+    const t = this.target(target, o);
     const where = describeDb(t);
     const [state, client] = await Promise.all([
       this.inspect(t).catch((err: unknown) => {
@@ -143,7 +175,7 @@ export class PostgresSource implements Source {
   }
 
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
-    const t = this.target(target);
+    const t = this.target(target, o);
     const state = await this.inspect(t);
     this.refuseNonEmpty(t, state.objects, o);
     const created = state.objects === undefined;

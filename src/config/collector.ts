@@ -1,0 +1,49 @@
+/**
+ * Collects every problem found in a config document, each located as FILE:LINE:COL path, and the
+ * small checks that several parts of the loader share (cron expressions, time zones).
+ */
+import { validateDetailed } from 'node-cron';
+import type { Document, LineCounter } from 'yaml';
+import { formatPath, locate, type PathSegment } from './locate.ts';
+
+export interface ConfigIssue {
+  readonly file: string;
+  readonly line?: number;
+  readonly col?: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+export class Collector {
+  readonly issues: ConfigIssue[] = [];
+  readonly file: string;
+  private readonly doc: Document;
+  private readonly lines: LineCounter;
+  constructor(file: string, doc: Document, lines: LineCounter) {
+    this.file = file;
+    this.doc = doc;
+    this.lines = lines;
+  }
+  add(path: readonly PathSegment[], message: string, atKey = false): void {
+    const pos = locate(this.doc, this.lines, path, atKey);
+    const p = formatPath(path);
+    if (this.issues.some((i) => i.path === p && i.message === message)) return;
+    this.issues.push({ file: this.file, line: pos?.line, col: pos?.col, path: formatPath(path), message });
+  }
+}
+
+
+export function checkCron(expr: string, path: PathSegment[], c: Collector): void {
+  const v = validateDetailed(expr);
+  if (v.valid) return;
+  const detail = v.errors.map((e) => e.message).join('; ');
+  c.add(path, `invalid cron expression ${JSON.stringify(expr)}${detail ? `: ${detail}` : ''}`);
+}
+
+export function checkTimezone(tz: string, path: PathSegment[], c: Collector): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    c.add(path, `unknown time zone ${JSON.stringify(tz)} (use an IANA name such as UTC or Europe/Berlin)`);
+  }
+}
