@@ -12,7 +12,7 @@ const jobParam = { name: 'job', in: 'path', required: true, schema: { type: 'str
 
 export const openapi = {
   openapi: '3.1.0',
-  info: { title: 'Lifeboat on-call API', version: VERSION, description: 'Jobs, snapshots, and backups and restores as operations. Roles: viewer (read), operator (read and act).' },
+  info: { title: 'Lifeboat on-call API', version: VERSION, description: 'Jobs, snapshots, drill reports, and backups, restores and drills as operations. Roles: viewer (read), operator (read and act).' },
   servers: [{ url: '/api/v1' }],
   security: [{ bearer: [] }],
   paths: {
@@ -52,6 +52,27 @@ export const openapi = {
         responses: { '202': { description: 'queued', content: operation }, '400': { description: 'invalid body', content: { 'application/json': { schema: error } } }, ...errors },
       },
     },
+    '/jobs/{job}/drills': {
+      get: { summary: 'Drill reports of the job, newest first (viewer)', parameters: [jobParam], responses: { '200': { description: 'drill reports' }, ...errors } },
+      post: {
+        summary: 'Start a restore drill now; coalesced with one already queued or running (operator)',
+        parameters: [jobParam],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: { type: 'object', additionalProperties: false, properties: { snapshot: { type: 'string', default: 'latest' }, site: { type: 'string' } } },
+            },
+          },
+        },
+        responses: {
+          '202': { description: 'queued', content: operation },
+          '400': { description: 'invalid body', content: { 'application/json': { schema: error } } },
+          '409': { description: 'the job has no drill section', content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
+      },
+    },
     '/operations/{id}': {
       get: {
         summary: 'State, progress and result of an operation (viewer)',
@@ -68,14 +89,14 @@ export const openapi = {
         type: 'object',
         properties: {
           id: { type: 'string' },
-          kind: { enum: ['backup', 'restore'] },
+          kind: { enum: ['backup', 'restore', 'drill'] },
           job: { type: 'string' },
           reason: { type: 'string' },
           state: { enum: ['queued', 'running', 'succeeded', 'failed'] },
           queuedAt: { type: 'string', format: 'date-time' },
           startedAt: { type: 'string', format: 'date-time' },
           finishedAt: { type: 'string', format: 'date-time' },
-          progress: { type: 'object', properties: { bytes: { type: 'integer' }, totalBytes: { type: 'integer' } } },
+          progress: { type: 'object', properties: { bytes: { type: 'integer' }, totalBytes: { type: 'integer' }, phase: { type: 'string' } } },
           result: {},
           error: { type: 'string' },
         },

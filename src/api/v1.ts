@@ -5,6 +5,8 @@
  *     GET  /jobs/{job}/snapshots       committed snapshots across the job's sites (viewer)
  *     POST /jobs/{job}/backups         start a backup now → 202 with an operation (operator)
  *     POST /jobs/{job}/restores        {snapshot?, target, site?, clean?, force?, noOwner?, jobs?} → 202 (operator)
+ *     POST /jobs/{job}/drills          {snapshot?, site?} → 202 with an operation (operator)
+ *     GET  /jobs/{job}/drills          drill reports, newest first (viewer)
  *     GET  /operations/{id}            state, progress and result of an operation (viewer)
  *
  * Every error a client can cause is a 4xx with a JSON body {error: {code, message}}.
@@ -13,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Daemon } from '../daemon/daemon.ts';
 import type { Context } from '../operations/context.ts';
+import { drillHistory } from '../operations/drill.ts';
 import { listSnapshots } from '../operations/snapshots.ts';
 import { describeError, isLifeboatError } from '../errors.ts';
 import type { Role } from './auth.ts';
@@ -68,6 +71,22 @@ const restoreBody = z.strictObject({
   globals: z.boolean().optional(),
 });
 
+const drillBody = z.strictObject({
+  snapshot: z.string().min(1).max(64).optional(),
+  site: z.string().min(1).max(64).optional(),
+});
+
+function drillSummary(v: V1, job: string, schedule: string | undefined) {
+  const st = v.daemon.drillState(job);
+  const last = st?.last;
+  return {
+    schedule: schedule ?? null,
+    nextRun: v.daemon.nextDrill(job)?.toISOString() ?? null,
+    verifiedRecoveryPoint: st?.verifiedRecoveryPoint?.toISOString() ?? null,
+    last: last ? { drillId: last.drillId, outcome: last.outcome, finishedAt: last.finishedAt, site: last.site ?? null, recoveryTimeSeconds: last.recoveryTimeSeconds ?? null } : null,
+  };
+}
+
 function jobOr404(v: V1, name: string) {
   const job = v.ctx.config.jobs.get(name);
   if (!job) throw new HttpError(404, 'UNKNOWN_JOB', `no job named "${name}"`);
@@ -77,8 +96,8 @@ function jobOr404(v: V1, name: string) {
 /** Which role a route needs, or undefined when no route matches. */
 export function routeRole(method: string, parts: string[]): Role | undefined {
   if (method === 'GET' && parts.length === 1 && parts[0] === 'jobs') return 'viewer';
-  if (method === 'GET' && parts.length === 3 && parts[0] === 'jobs' && parts[2] === 'snapshots') return 'viewer';
-  if (method === 'POST' && parts.length === 3 && parts[0] === 'jobs' && (parts[2] === 'backups' || parts[2] === 'restores')) return 'operator';
+  if (method === 'GET' && parts.length === 3 && parts[0] === 'jobs' && (parts[2] === 'snapshots' || parts[2] === 'drills')) return 'viewer';
+  if (method === 'POST' && parts.length === 3 && parts[0] === 'jobs' && (parts[2] === 'backups' || parts[2] === 'restores' || parts[2] === 'drills')) return 'operator';
   if (method === 'GET' && parts.length === 2 && parts[0] === 'operations') return 'viewer';
   return undefined;
 }
@@ -96,6 +115,7 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
         nextRun: v.daemon.nextRun(j.name)?.toISOString() ?? null,
         objectives: { rpoSeconds: j.objectives.rpoMs === undefined ? null : j.objectives.rpoMs / 1000, rtoSeconds: j.objectives.rtoMs === undefined ? null : j.objectives.rtoMs / 1000 },
         recoveryPoint: v.daemon.recoveryPoint(j.name)?.toISOString() ?? null,
+        drill: j.drill ? drillSummary(v, j.name, j.drill.schedule) : null,
       }));
       return json(res, 200, { jobs });
     }
@@ -134,6 +154,27 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
         ...(b.globals ? { globals: true } : {}),
       };
       const op = v.daemon.restore(job, request, `API request by ${caller}`);
+      if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
+      return json(res, 202, { operation: op });
+    }
+    if (method === 'GET' && parts[0] === 'jobs' && parts[2] === 'drills') {
+      const job = jobOr404(v, parts[1]!);
+      const { reports, errors } = await drillHistory(v.ctx, job.name);
+      return json(res, 200, { job: job.name, drills: reports.slice(0, 100), problems: errors });
+    }
+    if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'drills') {
+      const job = jobOr404(v, parts[1]!);
+      if (!job.drill) throw new HttpError(409, 'NO_DRILL', `job ${job.name} has no drill section in the config`);
+      const parsed = drillBody.safeParse(await readJson(req));
+      if (!parsed.success) {
+        const i = parsed.error.issues[0];
+        throw new HttpError(400, 'BAD_REQUEST', `${i?.path.join('.') || 'body'}: ${i?.message ?? 'invalid'}`);
+      }
+      if (parsed.data.site !== undefined && !job.sites.includes(parsed.data.site)) throw new HttpError(400, 'BAD_REQUEST', `site: ${parsed.data.site} is not a site of job ${job.name}`);
+      const op = v.daemon.triggerDrill(job, `API request by ${caller}`, {
+        ...(parsed.data.snapshot ? { snapshot: parsed.data.snapshot } : {}),
+        ...(parsed.data.site ? { site: parsed.data.site } : {}),
+      });
       if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
       return json(res, 202, { operation: op });
     }

@@ -23,8 +23,11 @@ import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
 import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
 import { scheduleIntervalMs } from './interval.ts';
+import { removeLeftovers } from '../drills/leftovers.ts';
+import { runDrill } from './drill-runner.ts';
 import { SiteSlots } from './site-slots.ts';
-import { readJobState } from './state.ts';
+import type { DrillState } from './drill-state.ts';
+import { readJobState, type JobState } from './state.ts';
 
 export interface DaemonOptions {
   readonly concurrency: number;
@@ -47,13 +50,17 @@ export class Daemon {
   private readonly o: DaemonOptions;
   private readonly queue: PQueue;
   private readonly tasks: ScheduledTask[] = [];
+  private readonly drillTasks: ScheduledTask[] = [];
   /** Backups queued or running per job, with the controller that aborts a running one. */
   private readonly active = new Map<string, { ac: AbortController; op: Operation }>();
   /** Restores queued or running. */
   private readonly restores = new Set<AbortController>();
+  /** Drills queued or running per job (a job never drills twice at once). */
+  private readonly drills = new Map<string, { ac: AbortController; op: Operation }>();
   readonly operations = new Operations();
   private stopping = false;
   private readonly points = new Map<string, Date>();
+  private readonly drillStates = new Map<string, DrillState>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly slots: SiteSlots;
   private readonly notifier: Notifier;
@@ -78,8 +85,11 @@ export class Daemon {
     const states = await new PQueue({ concurrency: 16 }).addAll(jobs.map((j) => async () => [j, await readJobState(this.ctx, j, this.metrics)] as const));
     this.ready = true;
     for (const [job, state] of states) {
-      if (state.recoveryPoint) this.points.set(job.name, state.recoveryPoint);
+      this.remember(job.name, state);
       this.log.info({ backup_job: job.name, recoveryPoint: state.recoveryPoint?.toISOString() ?? null, snapshots: state.snapshotsBySite, unreachable: state.unreachable }, 'catalog read');
+      if (job.drill?.schedule) {
+        this.drillTasks.push(schedule(job.drill.schedule, () => this.triggerDrill(job, 'schedule'), { name: `drill:${job.name}`, ...(job.timezone ? { timezone: job.timezone } : {}) }));
+      }
       if (!job.schedule) continue;
       this.tasks.push(schedule(job.schedule, () => this.trigger(job, 'schedule'), { name: job.name, ...(job.timezone ? { timezone: job.timezone } : {}) }));
       const age = state.recoveryPoint ? Date.now() - state.recoveryPoint.getTime() : undefined;
@@ -91,7 +101,34 @@ export class Daemon {
         this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than one interval of its schedule (${interval / 1000} s); a run was missed`);
       }
     }
-    this.log.info({ jobs: jobs.length, scheduled: this.tasks.length }, 'daemon started');
+    this.log.info({ jobs: jobs.length, scheduled: this.tasks.length, drills: this.drillTasks.length }, 'daemon started');
+    // Scratch targets that a crashed drill left behind; none of ours is running yet.
+    void removeLeftovers(jobs)
+      .then((removed) => removed.length > 0 && this.log.warn({ removed }, 'removed scratch targets left by interrupted drills'))
+      .catch((err: unknown) => this.log.warn({ error: describeError(err) }, 'cannot look for leftovers of interrupted drills'));
+  }
+
+  /** Queues a drill of `job` unless one is queued or running; undefined while shutting down. */
+  triggerDrill(job: JobConfig, reason: string, request: { snapshot?: string; site?: string } = {}): Operation | undefined {
+    if (this.stopping) return undefined;
+    const existing = this.drills.get(job.name);
+    if (existing) {
+      this.log.warn({ backup_job: job.name, reason, operation: existing.op.id }, 'drill trigger coalesced: a drill of the job is already queued or running');
+      return existing.op;
+    }
+    const ac = new AbortController();
+    const op = this.operations.create('drill', job.name, reason);
+    this.drills.set(job.name, { ac, op });
+    this.log.info({ backup_job: job.name, reason, operation: op.id }, 'drill queued');
+    const deps = { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations };
+    void this.queue
+      .add(async () => {
+        if (ac.signal.aborted || this.stopping) return this.operations.finish(op, false, undefined, 'not run: the daemon is shutting down');
+        const st = await runDrill(deps, job, op, ac.signal, request);
+        if (st) this.remember(job.name, st);
+      })
+      .finally(() => this.drills.delete(job.name));
+    return op;
   }
 
   /**
@@ -223,7 +260,7 @@ export class Daemon {
     } finally {
       if (timeout) clearTimeout(timeout);
       await readJobState(this.ctx, job, this.metrics, false)
-        .then((st) => void (st.recoveryPoint && this.points.set(job.name, st.recoveryPoint)))
+        .then((st) => this.remember(job.name, st))
         .catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
     }
   }
@@ -244,12 +281,12 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const t of this.retryTimers) clearTimeout(t);
-    for (const t of this.tasks) await t.stop();
+    for (const t of [...this.tasks, ...this.drillTasks]) await t.stop();
     this.queue.clear();
     const idle = this.queue.onIdle();
     const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), this.o.shutdownGraceMs).unref());
     if ((await Promise.race([idle.then(() => 'idle' as const), grace])) === 'grace') {
-      this.log.warn({ running: [...this.active.keys()] }, 'shutdown grace period over: aborting running jobs');
+      this.log.warn({ running: [...this.active.keys()], drills: [...this.drills.keys()] }, 'shutdown grace period over: aborting running jobs');
       this.abortAll();
       await idle;
     }
@@ -260,6 +297,17 @@ export class Daemon {
   abortAll(): void {
     for (const { ac } of this.active.values()) ac.abort(new Error('shutdown'));
     for (const ac of this.restores) ac.abort(new Error('shutdown'));
+    for (const { ac } of this.drills.values()) ac.abort(new Error('shutdown'));
+  }
+
+  private remember(job: string, st: JobState): void {
+    if (st.recoveryPoint) this.points.set(job, st.recoveryPoint);
+    if (st.drills) this.drillStates.set(job, st.drills);
+  }
+
+  /** What the job's drill reports showed when last read: the verified recovery point, the last drill. */
+  drillState(job: string): DrillState | undefined {
+    return this.drillStates.get(job);
   }
 
   /** Capture time of the job's newest snapshot on enough sites, as last read. */
@@ -270,5 +318,10 @@ export class Daemon {
   /** When the job's schedule fires next, if it has one. */
   nextRun(job: string): Date | undefined {
     return this.tasks.find((t) => t.name === job)?.getNextRun() ?? undefined;
+  }
+
+  /** When the job's drill schedule fires next, if it has one. */
+  nextDrill(job: string): Date | undefined {
+    return this.drillTasks.find((t) => t.name === `drill:${job}`)?.getNextRun() ?? undefined;
   }
 }

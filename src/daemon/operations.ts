@@ -1,5 +1,5 @@
 /**
- * Operations the daemon runs on request or on schedule (backups, restores), with an id, a state
+ * Operations the daemon runs on request or on schedule (backups, restores, drills), with an id, a state
  * and progress, so that the API can answer "how far is it" and "how did it end". Kept in memory:
  * the lasting record of what happened is on the sites (manifests) and in the metrics.
  */
@@ -9,14 +9,14 @@ export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
 
 export interface Operation {
   readonly id: string;
-  readonly kind: 'backup' | 'restore';
+  readonly kind: 'backup' | 'restore' | 'drill';
   readonly job: string;
   readonly reason: string;
   state: OperationState;
   readonly queuedAt: string;
   startedAt?: string;
   finishedAt?: string;
-  progress: { bytes: number; totalBytes?: number };
+  progress: { bytes: number; totalBytes?: number; phase?: string };
   result?: unknown;
   error?: string;
 }

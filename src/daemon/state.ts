@@ -5,15 +5,19 @@
  * config starts from where the old one stopped.
  */
 import { listSite, mergeListings } from '../catalog/catalog.ts';
+import { listDrillReports } from '../catalog/drill-report.ts';
 import type { JobConfig } from '../config/model.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Context } from '../operations/context.ts';
+import { applyDrillReports, type DrillState } from './drill-state.ts';
 
 export interface JobState {
   /** Capture time of the newest snapshot committed on enough sites, if any. */
   readonly recoveryPoint?: Date;
   readonly snapshotsBySite: Record<string, number>;
   readonly unreachable: string[];
+  /** Jobs with a drill section: what their drill reports show. */
+  readonly drills?: DrillState;
 }
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
@@ -24,7 +28,11 @@ const seconds = (iso: string): number => Date.parse(iso) / 1000;
  * or broken local folder succeeds).
  */
 export async function readJobState(ctx: Context, job: JobConfig, metrics: Metrics, markUp = true): Promise<JobState> {
-  const listings = await Promise.all((await ctx.jobSites(job)).map((s) => listSite(s, job.name)));
+  const sites = await ctx.jobSites(job);
+  const [listings, drills] = await Promise.all([
+    Promise.all(sites.map((s) => listSite(s, job.name))),
+    job.drill ? listDrillReports(sites, job.name).then((d) => applyDrillReports(metrics, job.name, d.reports)) : undefined,
+  ]);
   const snapshotsBySite: Record<string, number> = {};
   const unreachable: string[] = [];
   for (const l of listings) {
@@ -47,5 +55,5 @@ export async function readJobState(ctx: Context, job: JobConfig, metrics: Metric
   }
   if (job.objectives.rpoMs !== undefined) metrics.rpoObjective.set({ backup_job: job.name }, job.objectives.rpoMs / 1000);
   if (job.objectives.rtoMs !== undefined) metrics.rtoObjective.set({ backup_job: job.name }, job.objectives.rtoMs / 1000);
-  return { ...(point ? { recoveryPoint: new Date(point.manifest.createdAt) } : {}), snapshotsBySite, unreachable };
+  return { ...(point ? { recoveryPoint: new Date(point.manifest.createdAt) } : {}), snapshotsBySite, unreachable, ...(drills ? { drills } : {}) };
 }

@@ -59,6 +59,12 @@ export class Metrics {
     labelNames: ['backup_job'] as const,
     registers: [this.registry],
   });
+  readonly restoreTestSiteLastSuccess = new Gauge({
+    name: 'lifeboat_restore_test_site_last_success_timestamp_seconds',
+    help: 'Completion time of the last passed restore drill from the site.',
+    labelNames: ['backup_job', 'site'] as const,
+    registers: [this.registry],
+  });
   readonly restoreTestRuns = new Counter({
     name: 'lifeboat_restore_test_runs_total',
     help: 'Restore drills by outcome (passed, failed, slow).',
@@ -67,7 +73,7 @@ export class Metrics {
   });
   readonly recoveryTime = new Gauge({
     name: 'lifeboat_recovery_time_seconds',
-    help: 'Measured recovery time of the last successful drill, from download start to verified restore.',
+    help: 'Measured recovery time of the last drill whose checks passed (outcome passed or slow), from download start to verified restore.',
     labelNames: ['backup_job'] as const,
     registers: [this.registry],
   });

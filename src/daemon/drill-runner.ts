@@ -1,0 +1,58 @@
+/**
+ * Running one drill inside the daemon: the operation's progress, metrics (runs by outcome,
+ * duration, and the gauges rebuilt from the reports), the log line and the notification.
+ */
+import type { Logger } from 'pino';
+import type { JobConfig } from '../config/model.ts';
+import { describeError } from '../errors.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Notifier } from '../notify/notifier.ts';
+import type { Context } from '../operations/context.ts';
+import { drill } from '../operations/drill.ts';
+import type { Operation, Operations } from './operations.ts';
+import { readJobState, type JobState } from './state.ts';
+
+export interface DrillRunnerDeps {
+  readonly ctx: Context;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly notifier: Notifier;
+  readonly operations: Operations;
+}
+
+/** Runs the drill; resolves with the job's state read afterwards (undefined if it cannot be read). */
+export async function runDrill(d: DrillRunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal, request: { snapshot?: string; site?: string } = {}): Promise<JobState | undefined> {
+  d.operations.start(op);
+  const started = Date.now();
+  try {
+    const { report, unwritten } = await drill(d.ctx, job.name, {
+      ...request,
+      signal,
+      onProgress: (p) => (op.progress = { bytes: p.bytes ?? op.progress.bytes, ...(p.total !== undefined ? { totalBytes: p.total } : {}), phase: p.phase }),
+    });
+    d.metrics.restoreTestRuns.inc({ backup_job: job.name, outcome: report.outcome });
+    d.metrics.restoreTestDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
+    const failedChecks = report.checks.filter((c) => !c.passed).map((c) => `${c.name}: observed ${c.observed}`);
+    d.operations.finish(op, report.outcome === 'passed', report, report.outcome === 'passed' ? undefined : (report.error ?? (failedChecks.join('; ') || 'over the RTO objective')));
+    d.log[report.outcome === 'passed' ? 'info' : 'error'](
+      { backup_job: job.name, operation: op.id, drill: report.drillId, snapshot: report.snapshotId, site: report.site, outcome: report.outcome, recoveryTimeSeconds: report.recoveryTimeSeconds, error: report.error, failedChecks, unwritten },
+      `drill ${report.outcome}`,
+    );
+    d.notifier.send(job.notify, {
+      event: `drill.${report.outcome}`,
+      outcome: report.outcome === 'passed' ? 'success' : 'failure',
+      job: job.name,
+      ...(report.snapshotId ? { snapshotId: report.snapshotId } : {}),
+      ...(report.outcome === 'passed' ? {} : { error: report.error ?? (failedChecks.join('; ') || `recovery took ${report.recoveryTimeSeconds} s, over the objective of ${report.rtoObjectiveSeconds} s`) }),
+      startedAt: report.startedAt,
+      finishedAt: report.finishedAt,
+      details: { drillId: report.drillId, site: report.site, recoveryTimeSeconds: report.recoveryTimeSeconds, checks: report.checks },
+    });
+  } catch (err) {
+    // Only usage problems reach here (no drill section, an unknown site); drills report the rest.
+    d.metrics.restoreTestRuns.inc({ backup_job: job.name, outcome: 'failed' });
+    d.operations.finish(op, false, undefined, describeError(err));
+    d.log.error({ backup_job: job.name, operation: op.id, error: describeError(err) }, 'drill could not run');
+  }
+  return readJobState(d.ctx, job, d.metrics, false).catch((err: unknown) => void d.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+}
