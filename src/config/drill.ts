@@ -53,7 +53,7 @@ function buildTarget(raw: RawDrill['target'], source: SourceConfig, baseDir: str
     }
     const conn = raw.url === undefined ? undefined : connection(raw.url, raw.password, 'postgres', path, c);
     if (raw.url !== undefined && !conn) return undefined;
-    if (conn && source.type === 'postgres' && sameDatabase({ ...conn, database: conn.database ?? source.connection.database }, source.connection)) {
+    if (conn?.database !== undefined && source.type === 'postgres' && sameDatabase(conn, source.connection)) {
       c.add([...path, 'url'], 'names the job\'s own source database: drills restore into a scratch database; point "url" at a scratch server or its "postgres" database');
       return undefined;
     }
@@ -62,7 +62,7 @@ function buildTarget(raw: RawDrill['target'], source: SourceConfig, baseDir: str
   if (raw.type === 'mysql') {
     const conn = connection(raw.url, raw.password, 'mysql', path, c);
     if (!conn) return undefined;
-    if (source.type === 'mysql' && source.databases.some((db) => sameDatabase({ ...conn, database: conn.database ?? db }, { ...source.connection, database: db }))) {
+    if (conn.database !== undefined && source.type === 'mysql' && source.databases.some((db) => sameDatabase(conn, { ...source.connection, database: db }))) {
       c.add([...path, 'url'], "names the job's own source database: drills restore into a scratch database on a scratch server");
       return undefined;
     }

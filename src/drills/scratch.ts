@@ -75,7 +75,8 @@ async function postgresDb(server: DbConnection, job: string, tools: PgTools, sto
     kind: stop ? 'ephemeral postgres cluster' : 'postgres database',
     description: `database ${database} on ${describeDb({ ...server, database: undefined })}`,
     target: describeDb(conn),
-    options: server.password === undefined ? {} : { password: server.password },
+    // Without ownership: the roles of the source need not exist on a scratch server.
+    options: { noOwner: true, ...(server.password === undefined ? {} : { password: server.password }) },
     env: { ...libpqEnv(conn), LIFEBOAT_DRILL_TARGET: describeDb(conn) },
     db,
     async remove() {
