@@ -49,7 +49,7 @@ beforeAll(async () => {
   port = await freePort();
   await mkdir(join(ws.dir, 'data'));
   await writeFile(join(ws.dir, 'data', 'a.txt'), 'alpha\n');
-  const cfg = `encryption:\n  recipients: [${ws.recipient}]\n  identityFile: ./identity.txt\nsites:\n  a: { type: fs, path: ./site-a }\napi:\n  listen: "127.0.0.1:${port}"\n  tokens:\n    - { name: dash, role: viewer, sha256: ${sha(VIEWER)} }\n    - { name: oncall, role: operator, sha256: ${sha(OPERATOR)} }\njobs:\n  docs:\n    source: { type: files, paths: [./data] }\n    schedule: "0 0 1 1 *"\n    objectives: { rpo: 1d }\n`;
+  const cfg = `encryption:\n  recipients: [${ws.recipient}]\n  identityFile: ./identity.txt\nsites:\n  a: { type: fs, path: ./site-a }\napi:\n  listen: "127.0.0.1:${port}"\n  tokens:\n    - { name: dash, role: viewer, sha256: ${sha(VIEWER)} }\n    - { name: oncall, role: operator, sha256: ${sha(OPERATOR)} }\njobs:\n  docs:\n    source: { type: files, paths: [./data] }\n    schedule: "0 0 1 1 *"\n    objectives: { rpo: 1d, rto: 1h }\n    drill:\n      schedule: "0 0 1 1 *"\n      target: { type: directory }\n      checks:\n        - { file: a.txt, minSize: 6 }\n`;
   await writeFile(join(ws.dir, 'api.yaml'), cfg);
   child = spawn(process.execPath, [bin, 'daemon', '-c', 'api.yaml'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (b: Buffer) => logs.push(b.toString()));
@@ -82,7 +82,7 @@ describe('HTTP API v1', () => {
     expect((await call('POST', '/api/v1/jobs/docs/backups', VIEWER)).status).toBe(403);
     const jobs = await call('GET', '/api/v1/jobs', VIEWER);
     expect(jobs.status).toBe(200);
-    expect(jobs.body.jobs).toEqual([expect.objectContaining({ name: 'docs', source: 'files', schedule: '0 0 1 1 *', nextRun: expect.any(String), objectives: { rpoSeconds: 86400, rtoSeconds: null } })]);
+    expect(jobs.body.jobs).toEqual([expect.objectContaining({ name: 'docs', source: 'files', schedule: '0 0 1 1 *', nextRun: expect.any(String), objectives: { rpoSeconds: 86400, rtoSeconds: 3600 }, drill: expect.objectContaining({ schedule: '0 0 1 1 *', nextRun: expect.any(String) }) })]);
     expect((await call('GET', '/metrics')).status).toBe(200);
   });
 
@@ -120,11 +120,26 @@ describe('HTTP API v1', () => {
     expect(r.body.error).toEqual({ code: expect.any(String), message: expect.any(String) });
   });
 
+  it('runs a drill for an operator, lists the reports, and shows the verified recovery point per job', async () => {
+    expect((await call('POST', '/api/v1/jobs/docs/drills', VIEWER, '{}')).status).toBe(403);
+    expect((await call('POST', '/api/v1/jobs/docs/drills', OPERATOR, '{"site": "nowhere"}')).status).toBe(400);
+    const started = await call('POST', '/api/v1/jobs/docs/drills', OPERATOR, '{}');
+    expect(started.status).toBe(202);
+    const op = await waitOperation((started.body.operation as { id: string }).id);
+    expect(op).toMatchObject({ kind: 'drill', state: 'succeeded', result: { outcome: 'passed', site: 'a' } });
+    const history = await call('GET', '/api/v1/jobs/docs/drills', VIEWER);
+    expect((history.body.drills as { outcome: string; checks: unknown[] }[])[0]).toMatchObject({ outcome: 'passed', checks: [{ name: 'a.txt', passed: true, observed: '6 bytes' }] });
+    const jobs = (await call('GET', '/api/v1/jobs', VIEWER)).body.jobs as { name: string; drill: { last: { outcome: string }; verifiedRecoveryPoint: string } }[];
+    const docs = jobs.find((j) => j.name === 'docs')!;
+    expect(docs.drill.last.outcome).toBe('passed');
+    expect(docs.drill.verifiedRecoveryPoint).toBe((op.result as { snapshotCreatedAt: string }).snapshotCreatedAt);
+  });
+
   it('describes itself in an OpenAPI document that lists every route it serves', async () => {
     const r = await call('GET', '/api/v1/openapi.json');
     expect(r.status).toBe(200);
     expect(r.body.openapi).toBe('3.1.0');
-    expect(Object.keys(r.body.paths as object).sort()).toEqual(['/jobs', '/jobs/{job}/backups', '/jobs/{job}/restores', '/jobs/{job}/snapshots', '/operations/{id}']);
+    expect(Object.keys(r.body.paths as object).sort()).toEqual(['/jobs', '/jobs/{job}/backups', '/jobs/{job}/drills', '/jobs/{job}/restores', '/jobs/{job}/snapshots', '/operations/{id}']);
   });
 
   it('never writes a token to its logs', () => {

@@ -33,7 +33,7 @@ async function writeConfigAndStart(
 ): Promise<{ child: ChildProcess; logs: string[] }> {
   const source = o.source ?? '{ type: files, paths: [./data] }';
   const siteB = o.siteB?.startsWith('{') ? o.siteB : `{ type: fs, path: ${o.siteB ?? './site-b'} }`;
-  const cfg = `encryption:\n  recipients: [${ws.recipient}]\nsites:\n  a: ${o.siteA ?? '{ type: fs, path: ./site-a }'}\n  b: ${siteB}\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'}${o.daemon ?? ''} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
+  const cfg = `encryption:\n  recipients: [${ws.recipient}]\n  identityFile: ./identity.txt\nsites:\n  a: ${o.siteA ?? '{ type: fs, path: ./site-a }'}\n  b: ${siteB}\napi: { listen: "127.0.0.1:${port}" }\ndaemon: { shutdownGrace: ${o.grace ?? '5s'}${o.daemon ?? ''} }\njobs:\n  docs:\n    source: ${source}\n    schedule: "${schedule}"\n${extra}`;
   await writeFile(join(ws.dir, `daemon-${children.length}.yaml`), cfg);
   return startDaemon();
 }
@@ -150,6 +150,29 @@ describe('lifeboat daemon', () => {
     expect(logs.some((l) => l.includes('backup queued'))).toBe(false);
     child.kill('SIGTERM');
     expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('runs drills on their schedule, exports the measured recovery time, and rebuilds drill metrics after a restart', async () => {
+    const drillCfg = '    objectives: { rpo: 1d, rto: 10m }\n    drill:\n      schedule: "*/2 * * * * *"\n      target: { type: directory }\n      checks:\n        - { file: file.txt, minSize: 6 }\n';
+    const first = await writeConfigAndStart('0 0 1 1 *', drillCfg);
+    const text = await until('a passed drill', async () => {
+      const t = (await get('/metrics')).text;
+      return (metric(t, 'lifeboat_restore_test_runs_total', 'backup_job="docs",outcome="passed"') ?? 0) >= 1 ? t : undefined;
+    }).finally(() => first.child.kill('SIGTERM'));
+    expect((await once(first.child, 'exit'))[0]).toBe(0);
+    const verified = metric(text, 'lifeboat_verified_recovery_point_timestamp_seconds', 'backup_job="docs"')!;
+    expect(verified).toBeGreaterThan(0);
+    expect(verified).toBeLessThanOrEqual(metric(text, 'lifeboat_recovery_point_timestamp_seconds', 'backup_job="docs"')!);
+    expect(metric(text, 'lifeboat_recovery_time_seconds', 'backup_job="docs"')).toBeGreaterThan(0);
+    expect(metric(text, 'lifeboat_restore_test_last_success_timestamp_seconds', 'backup_job="docs"')).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(metric(text, 'lifeboat_restore_test_site_last_success_timestamp_seconds', 'backup_job="docs",site="a"')).toBeGreaterThan(0);
+    await run('promtool', ['check', 'metrics'], Buffer.from(text));
+    // Restarted with no drill due, the daemon reads the same facts back from the reports.
+    const second = await writeConfigAndStart('0 0 1 1 *', drillCfg.replace('*/2 * * * * *', '0 0 1 1 *'));
+    const again = await until('the drill reports read', async () => metric((await get('/metrics')).text, 'lifeboat_verified_recovery_point_timestamp_seconds', 'backup_job="docs"'));
+    expect(again).toBe(verified);
+    second.child.kill('SIGTERM');
+    expect((await once(second.child, 'exit'))[0]).toBe(0);
   });
 
   it('catches up at start when the newest snapshot is older than the RPO, and says why', async () => {
