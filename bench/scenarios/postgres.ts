@@ -3,10 +3,12 @@
  * - backup to one fs site next to `pg_dump -Fc -Z0 | zstd -3 -T1 | age -r R > file; sync file`
  * - restore into a new database next to `createdb && pg_restore` of a local dump file, with the
  *   same pg_restore options Lifeboat uses (--exit-on-error --single-transaction)
- * Targets: both ≤ 1.15× the reference. Skipped (and said so) when the server is not reachable.
+ * - a restore drill (scratch database on the same server, one SQL check): its measured recovery
+ *   time next to `createdb && pg_restore --no-owner` of the local dump file
+ * Targets: all ≤ 1.15× the reference. Skipped (and said so) when the server is not reachable.
  */
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measure, type Measured } from '../measure.ts';
 import { benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
@@ -42,7 +44,11 @@ export function postgresAvailable(): boolean {
 export async function postgresScenarios(scale: number, rounds: number): Promise<Row[]> {
   const db = ensurePgbench(scale);
   const bytes = Number(psql(`SELECT pg_database_size('${db}')`));
-  const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\njobs:\n  pg:\n    source: { type: postgres, url: "${server}/${db}" }\n`);
+  const ws = await benchWorkspace(
+    () =>
+      `sites:\n  a: { type: fs, path: ./a }\njobs:\n  pg:\n    source: { type: postgres, url: "${server}/${db}" }\n` +
+      `    drill:\n      target: { type: postgres, url: "${server}/postgres" }\n      checks:\n        - { sql: "SELECT count(*) FROM pgbench_accounts", expect: { equals: ${scale * 100_000} } }\n`,
+  );
   const dump = join(ws.dir, 'local.pgdump');
   try {
     // Also warms the server's caches, so that the first measured run is not the only cold one.
@@ -51,6 +57,8 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
     const backupTheirs: Measured[] = [];
     const restoreOurs: Measured[] = [];
     const restoreTheirs: Measured[] = [];
+    const drillOurs: Measured[] = [];
+    const drillTheirs: Measured[] = [];
     for (let i = 0; i < rounds; i++) {
       await rm(join(ws.dir, 'a'), { recursive: true, force: true });
       // Alternate which side goes first, so that neither always meets the warmer caches.
@@ -78,6 +86,21 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
       }
       psql(`DROP DATABASE IF EXISTS ${oursDb}`);
       psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
+      // The drill's own measure is its recovery time (download start to verified restore).
+      const report = join(ws.dir, 'drill.json');
+      const drillOur = async (): Promise<Measured> => {
+        const m = await measure(`${lifeboatCmd} drill pg -c "${ws.config}" --json > "${report}"`, env);
+        return { ...m, wall: (JSON.parse(await readFile(report, 'utf8')) as { recoveryTimeSeconds: number }).recoveryTimeSeconds };
+      };
+      const drillRef = (): Promise<Measured> => measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction --no-owner -d ${theirsDb} "${dump}" && psql -X -q -t -d ${theirsDb} -c "SELECT count(*) FROM pgbench_accounts" > /dev/null`, env);
+      if (i % 2 === 0) {
+        drillOurs.push(await drillOur());
+        drillTheirs.push(await drillRef());
+      } else {
+        drillTheirs.push(await drillRef());
+        drillOurs.push(await drillOur());
+      }
+      psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
     }
     return [
       {
@@ -93,6 +116,14 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
         lifeboat: median(restoreOurs),
         reference: median(restoreTheirs),
         referenceName: 'createdb; pg_restore of a local dump file',
+        bytes,
+        target: { ratio: 1.15 },
+      },
+      {
+        scenario: `PostgreSQL restore drill (recovery time), pgbench -s ${scale}, from 1 fs site`,
+        lifeboat: median(drillOurs),
+        reference: median(drillTheirs),
+        referenceName: 'createdb; pg_restore --no-owner of a local dump file; the same count(*)',
         bytes,
         target: { ratio: 1.15 },
       },
