@@ -37,3 +37,14 @@ export async function benchWorkspace(yaml: (recipient: string) => string): Promi
   await writeFile(config, `encryption:\n  recipients: [${recipient}]\n  identityFile: ./id.txt\n${yaml(recipient)}`);
   return { dir, config, recipient, identity };
 }
+
+/** Both sides of one round, alternating which goes first so that neither always meets the warmer caches. */
+export async function alternate(round: number, ours: () => Promise<Measured>, reference: () => Promise<Measured>, into: { ours: Measured[]; reference: Measured[] }): Promise<void> {
+  if (round % 2 === 0) {
+    into.ours.push(await ours());
+    into.reference.push(await reference());
+  } else {
+    into.reference.push(await reference());
+    into.ours.push(await ours());
+  }
+}

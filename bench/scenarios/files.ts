@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
 
 export async function filesBackup(size: number, rounds: number): Promise<Row> {
   const data = await dataset(size);
@@ -16,27 +16,19 @@ export async function filesBackup(size: number, rounds: number): Promise<Row> {
   try {
     // Warm the page cache so that neither side pays for the first read from disk.
     execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
-    const ours: Measured[] = [];
-    const theirs: Measured[] = [];
+    const runs = { ours: [] as Measured[], reference: [] as Measured[] };
     const reference = `tar -cf - -C "${data}" . | zstd -3 -T1 -q | age -r ${ws.recipient} | tee "${ws.dir}/ref-a" > "${ws.dir}/ref-b" && sync "${ws.dir}/ref-a" "${ws.dir}/ref-b"`;
     for (let i = 0; i < rounds; i++) {
       await rm(join(ws.dir, 'a'), { recursive: true, force: true });
       await rm(join(ws.dir, 'b'), { recursive: true, force: true });
-      // Alternate which side goes first, so that neither always meets the warmer caches.
-      if (i % 2 === 0) {
-        ours.push(await measure(`${lifeboatCmd} backup bench -c "${ws.config}"`));
-        theirs.push(await measure(reference));
-      } else {
-        theirs.push(await measure(reference));
-        ours.push(await measure(`${lifeboatCmd} backup bench -c "${ws.config}"`));
-      }
+      await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(reference), runs);
       await rm(join(ws.dir, 'ref-a'), { force: true });
       await rm(join(ws.dir, 'ref-b'), { force: true });
     }
     return {
       scenario: `files backup, ${size >> 20} MiB mixed, 2 fs sites`,
-      lifeboat: median(ours),
-      reference: median(theirs),
+      lifeboat: median(runs.ours),
+      reference: median(runs.reference),
       referenceName: 'tar \\| zstd -3 -T1 \\| age \\| tee A > B; sync',
       bytes: size,
       target: { ratio: 1.5, rssBytes: 200 << 20 },

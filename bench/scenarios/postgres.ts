@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measure, type Measured } from '../measure.ts';
-import { benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
 
 const PG = { PGHOST: process.env.PGHOST ?? '127.0.0.1', PGPORT: process.env.PGPORT ?? '5432', PGUSER: process.env.PGUSER ?? 'postgres' };
 const env = { ...process.env, ...PG };
@@ -53,37 +53,21 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
   try {
     // Also warms the server's caches, so that the first measured run is not the only cold one.
     execFileSync('sh', ['-c', `pg_dump -Fc -Z0 -d ${db} > "${dump}"`], { env });
-    const backupOurs: Measured[] = [];
-    const backupTheirs: Measured[] = [];
-    const restoreOurs: Measured[] = [];
-    const restoreTheirs: Measured[] = [];
-    const drillOurs: Measured[] = [];
-    const drillTheirs: Measured[] = [];
+    const backups = { ours: [] as Measured[], reference: [] as Measured[] };
+    const restores = { ours: [] as Measured[], reference: [] as Measured[] };
+    const drills = { ours: [] as Measured[], reference: [] as Measured[] };
     for (let i = 0; i < rounds; i++) {
       await rm(join(ws.dir, 'a'), { recursive: true, force: true });
-      // Alternate which side goes first, so that neither always meets the warmer caches.
       const ours = (): Promise<Measured> => measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env);
       const ref = (): Promise<Measured> => measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env);
-      if (i % 2 === 0) {
-        backupOurs.push(await ours());
-        backupTheirs.push(await ref());
-      } else {
-        backupTheirs.push(await ref());
-        backupOurs.push(await ours());
-      }
+      await alternate(i, ours, ref, backups);
       const oursDb = 'lifeboat_bench_restore_ours';
       const theirsDb = 'lifeboat_bench_restore_ref';
       psql(`DROP DATABASE IF EXISTS ${oursDb}`);
       psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
       const restoreOur = (): Promise<Measured> => measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`, env);
       const restoreRef = (): Promise<Measured> => measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction -d ${theirsDb} "${dump}"`, env);
-      if (i % 2 === 0) {
-        restoreOurs.push(await restoreOur());
-        restoreTheirs.push(await restoreRef());
-      } else {
-        restoreTheirs.push(await restoreRef());
-        restoreOurs.push(await restoreOur());
-      }
+      await alternate(i, restoreOur, restoreRef, restores);
       psql(`DROP DATABASE IF EXISTS ${oursDb}`);
       psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
       // The drill's own measure is its recovery time (download start to verified restore).
@@ -93,36 +77,30 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
         return { ...m, wall: (JSON.parse(await readFile(report, 'utf8')) as { recoveryTimeSeconds: number }).recoveryTimeSeconds };
       };
       const drillRef = (): Promise<Measured> => measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction --no-owner -d ${theirsDb} "${dump}" && psql -X -q -t -d ${theirsDb} -c "SELECT count(*) FROM pgbench_accounts" > /dev/null`, env);
-      if (i % 2 === 0) {
-        drillOurs.push(await drillOur());
-        drillTheirs.push(await drillRef());
-      } else {
-        drillTheirs.push(await drillRef());
-        drillOurs.push(await drillOur());
-      }
+      await alternate(i, drillOur, drillRef, drills);
       psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
     }
     return [
       {
         scenario: `PostgreSQL backup, pgbench -s ${scale}, 1 fs site`,
-        lifeboat: median(backupOurs),
-        reference: median(backupTheirs),
+        lifeboat: median(backups.ours),
+        reference: median(backups.reference),
         referenceName: 'pg_dump -Fc -Z0 \\| zstd -3 -T1 \\| age > file; sync',
         bytes,
         target: { ratio: 1.15 },
       },
       {
         scenario: `PostgreSQL restore, pgbench -s ${scale}, from 1 fs site`,
-        lifeboat: median(restoreOurs),
-        reference: median(restoreTheirs),
+        lifeboat: median(restores.ours),
+        reference: median(restores.reference),
         referenceName: 'createdb; pg_restore of a local dump file',
         bytes,
         target: { ratio: 1.15 },
       },
       {
         scenario: `PostgreSQL restore drill (recovery time), pgbench -s ${scale}, from 1 fs site`,
-        lifeboat: median(drillOurs),
-        reference: median(drillTheirs),
+        lifeboat: median(drills.ours),
+        reference: median(drills.reference),
         referenceName: 'createdb; pg_restore --no-owner of a local dump file; the same count(*)',
         bytes,
         target: { ratio: 1.15 },
