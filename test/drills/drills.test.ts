@@ -125,6 +125,21 @@ describe('drills', () => {
     expect(await verified()).toBe(before);
   });
 
+  it('drills a command job with its own restore command and check commands', async () => {
+    const c = await ws.context(
+      `${sites}jobs:\n  cache:\n    source: { type: command, dump: [sh, -c, "echo cache-payload-42"] }\n    drill:\n      target: { type: command, restore: [sh, -c, 'cat > "$LIFEBOAT_RESTORE_TARGET"'] }\n      checks:\n        - { name: payload restored, command: [sh, -c, 'grep -q cache-payload-42 "$LIFEBOAT_DRILL_TARGET"'] }\n        - { name: wrong payload, command: [sh, -c, 'echo "no such key" >&2; grep -q other "$LIFEBOAT_DRILL_TARGET"'] }\n`,
+    );
+    expect((await backup(c, 'cache')).ok).toBe(true);
+    const { report } = await drill(c, 'cache');
+    expect(report.target.kind).toBe('command');
+    expect(report.checks.map((ch) => [ch.name, ch.passed, ch.observed])).toEqual([
+      ['payload restored', true, 'exit status 0'],
+      ['wrong payload', false, 'exit status 1: no such key'],
+    ]);
+    expect(report.outcome).toBe('failed');
+    c.close();
+  });
+
   it('refuses drill targets and checks that do not suit the source, naming the place in the config', async () => {
     const bad = ws.config(
       `${sites}jobs:\n  app:\n    source: { type: sqlite, path: ./app.sqlite }\n    drill:\n      target: { type: directory }\n` +
