@@ -14,6 +14,7 @@ import * as keygenCmd from './commands/keygen.ts';
 import * as pruneCmd from './commands/prune.ts';
 import * as restoreCmd from './commands/restore.ts';
 import * as snapshotsCmd from './commands/snapshots.ts';
+import * as verifyCmd from './commands/verify.ts';
 import { createOut, type Out } from './output.ts';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID']);
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
-  for (const cmd of [daemonCmd, backupCmd, snapshotsCmd, restoreCmd, drillCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
+  for (const cmd of [daemonCmd, backupCmd, snapshotsCmd, restoreCmd, drillCmd, verifyCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
 
   if (argv.length === 0) {
     program.outputHelp();
