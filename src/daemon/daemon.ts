@@ -1,9 +1,10 @@
 /**
  * The daemon: runs every job on its node-cron schedule through one p-queue (global concurrency),
  * never overlapping a job with itself (a trigger that arrives while the job is queued or running is
- * coalesced and logged), applies retention after each successful backup, and keeps the metrics
- * current. A backup also waits for an upload slot on each of its sites that sets `maxUploads`
- * (site-slots.ts). At start it reads the catalog from the sites and runs at once ("catch-up") every job
+ * coalesced and logged), copies snapshots to sites that lack them and applies retention after
+ * each successful backup, runs drills on their own schedules, and keeps the metrics current. A
+ * backup also waits for an upload slot on each of its sites that sets `maxUploads` (site-slots.ts).
+ * At start it reads the catalog from the sites and runs at once ("catch-up") every job
  * whose newest committed snapshot is older than its RPO objective (without one: older than one
  * interval of its schedule), or that has none.
  *
@@ -19,6 +20,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { backup } from '../operations/backup.ts';
 import type { Context } from '../operations/context.ts';
 import { prune } from '../operations/prune.ts';
+import { heal } from '../operations/verify.ts';
 import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
 import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
@@ -241,7 +243,10 @@ export class Daemon {
         finishedAt: new Date().toISOString(),
         details: { committed: r.committed, failed: r.failed.map((f) => ({ site: f.site, error: f.error })), seconds },
       });
-      if (r.ok) await this.applyRetention(job);
+      if (r.ok) {
+        await this.healSites(job);
+        await this.applyRetention(job);
+      }
       return !r.ok && r.failed.some((f) => !f.permanent);
     } catch (err) {
       this.operations.finish(op, false, undefined, describeError(err));
@@ -262,6 +267,18 @@ export class Daemon {
       await readJobState(this.ctx, job, this.metrics, false)
         .then((st) => this.remember(job.name, st))
         .catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+    }
+  }
+
+  /** Copies snapshots to sites of the job that lack them (a site that was down catches up). */
+  private async healSites(job: JobConfig): Promise<void> {
+    if (job.sites.length < 2) return;
+    try {
+      const h = await heal(this.ctx, job.name);
+      if (h.copied.length > 0) this.log.info({ backup_job: job.name, copied: h.copied }, 'healed: snapshots copied to sites that lacked them');
+      for (const f of h.failed) this.log.warn({ backup_job: job.name, snapshot: f.snapshotId, site: f.to, error: f.error }, 'heal failed');
+    } catch (err) {
+      this.log.warn({ backup_job: job.name, error: describeError(err) }, 'heal not run');
     }
   }
 

@@ -76,6 +76,7 @@ export class FsSite implements Site {
       return { bytes };
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});
+      await this.removeEmptyFolders(dirname(target));
       body.destroy();
       throw this.fail('writing', key, err);
     }
@@ -155,9 +156,13 @@ export class FsSite implements Site {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('deleting', key, err);
     }
-    // Folders exist only to hold objects: remove the ones this left empty, up to the root.
-    for (let dir = dirname(path); dir.startsWith(`${this.root}/`); dir = dirname(dir)) {
-      if (!(await rmdir(dir).then(() => true, () => false))) break;
+    await this.removeEmptyFolders(dirname(path));
+  }
+
+  /** Folders exist only to hold objects: removes `dir` and its parents while empty, up to the root. */
+  private async removeEmptyFolders(dir: string): Promise<void> {
+    for (let d = dir; d.startsWith(`${this.root}/`); d = dirname(d)) {
+      if (!(await rmdir(d).then(() => true, () => false))) break;
     }
   }
 
