@@ -68,8 +68,9 @@ export function holdKey(job: string, snapshotId: string, holdId: string): string
   return `${holdsPrefix(job)}${snapshotId}/${holdId}.json`;
 }
 
-export function lockKey(job: string): string {
-  return `locks/${job}.json`;
+/** The lease of a job's backups (`locks/{job}.json`), or of another kind of run (`locks/{job}.drill.json`). */
+export function lockKey(job: string, kind: 'backup' | 'drill' = 'backup'): string {
+  return kind === 'backup' ? `locks/${job}.json` : `locks/${job}.${kind}.json`;
 }
 
 export interface ParsedSnapshotKey {

@@ -329,6 +329,7 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
       concurrency: cfg.daemon?.concurrency ?? 1,
       retries: cfg.daemon?.retries ?? 3,
       retryDelayMs: parseDuration(cfg.daemon?.retryDelay ?? '1m'),
+      leaseTtlMs: parseDuration(cfg.daemon?.leaseTtl ?? '2m'),
     },
   };
 }

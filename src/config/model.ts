@@ -157,5 +157,5 @@ export interface Config {
     readonly tokens: readonly { readonly name: string; readonly role: 'viewer' | 'operator'; readonly sha256: string }[];
     readonly openMetrics: boolean;
   };
-  readonly daemon: { readonly shutdownGraceMs: number; readonly concurrency: number; readonly retries: number; readonly retryDelayMs: number };
+  readonly daemon: { readonly shutdownGraceMs: number; readonly concurrency: number; readonly retries: number; readonly retryDelayMs: number; readonly leaseTtlMs: number };
 }

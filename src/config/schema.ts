@@ -245,6 +245,8 @@ export const daemonSchema = z.strictObject({
   retries: z.int().min(0).max(20).default(3),
   /** Delay before the first retry; each further one doubles it, with jitter, up to 1h. */
   retryDelay: duration.default('1m'),
+  /** How long a job's lease lasts unless renewed: a dead daemon's jobs are taken over after it. */
+  leaseTtl: duration.default('2m'),
 });
 
 export const configSchema = z.strictObject({

@@ -27,6 +27,8 @@ import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
 import { scheduleIntervalMs } from './interval.ts';
 import { removeLeftovers } from '../drills/leftovers.ts';
 import { runDrill } from './drill-runner.ts';
+import { runLeased } from './leased.ts';
+import { doneSince, drillDoneSince, type SkipCheck } from './skip.ts';
 import { SiteSlots } from './site-slots.ts';
 import type { DrillState } from './drill-state.ts';
 import { readJobState, type JobState } from './state.ts';
@@ -36,6 +38,8 @@ export interface DaemonOptions {
   readonly shutdownGraceMs: number;
   readonly retries: number;
   readonly retryDelayMs: number;
+  /** How long a job's lease lasts unless renewed (a dead daemon's jobs are taken over after it). */
+  readonly leaseTtlMs: number;
   /** Overrides of the notification delivery settings (tests). */
   readonly notify?: Partial<NotifierOptions>;
 }
@@ -90,17 +94,18 @@ export class Daemon {
       this.remember(job.name, state);
       this.log.info({ backup_job: job.name, recoveryPoint: state.recoveryPoint?.toISOString() ?? null, snapshots: state.snapshotsBySite, unreachable: state.unreachable }, 'catalog read');
       if (job.drill?.schedule) {
-        this.drillTasks.push(schedule(job.drill.schedule, () => this.triggerDrill(job, 'schedule'), { name: `drill:${job.name}`, ...(job.timezone ? { timezone: job.timezone } : {}) }));
+        this.drillTasks.push(schedule(job.drill.schedule, () => this.triggerDrill(job, 'schedule', {}, Math.floor(Date.now() / 1000) * 1000), { name: `drill:${job.name}`, ...(job.timezone ? { timezone: job.timezone } : {}) }));
       }
       if (!job.schedule) continue;
-      this.tasks.push(schedule(job.schedule, () => this.trigger(job, 'schedule'), { name: job.name, ...(job.timezone ? { timezone: job.timezone } : {}) }));
+      this.tasks.push(schedule(job.schedule, () => this.trigger(job, 'schedule', 0, doneSince(new Date())), { name: job.name, ...(job.timezone ? { timezone: job.timezone } : {}) }));
       const age = state.recoveryPoint ? Date.now() - state.recoveryPoint.getTime() : undefined;
       const interval = job.objectives.rpoMs === undefined ? scheduleIntervalMs(job.schedule, job.timezone) : undefined;
-      if (age === undefined) this.trigger(job, 'catch-up: no committed snapshot yet');
+      const stillOverdue: SkipCheck = async (point) => (point && (job.objectives.rpoMs ?? interval ?? Infinity) >= Date.now() - point.getTime() ? 'another daemon caught up on it meanwhile' : undefined);
+      if (age === undefined) this.trigger(job, 'catch-up: no committed snapshot yet', 0, stillOverdue);
       else if (job.objectives.rpoMs !== undefined && age > job.objectives.rpoMs) {
-        this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than the RPO objective of ${job.objectives.rpoMs / 1000} s`);
+        this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than the RPO objective of ${job.objectives.rpoMs / 1000} s`, 0, stillOverdue);
       } else if (interval !== undefined && age > interval) {
-        this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than one interval of its schedule (${interval / 1000} s); a run was missed`);
+        this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than one interval of its schedule (${interval / 1000} s); a run was missed`, 0, stillOverdue);
       }
     }
     this.log.info({ jobs: jobs.length, scheduled: this.tasks.length, drills: this.drillTasks.length }, 'daemon started');
@@ -111,7 +116,7 @@ export class Daemon {
   }
 
   /** Queues a drill of `job` unless one is queued or running; undefined while shutting down. */
-  triggerDrill(job: JobConfig, reason: string, request: { snapshot?: string; site?: string } = {}): Operation | undefined {
+  triggerDrill(job: JobConfig, reason: string, request: { snapshot?: string; site?: string } = {}, slot?: number): Operation | undefined {
     if (this.stopping) return undefined;
     const existing = this.drills.get(job.name);
     if (existing) {
@@ -126,8 +131,23 @@ export class Daemon {
     void this.queue
       .add(async () => {
         if (ac.signal.aborted || this.stopping) return this.operations.finish(op, false, undefined, 'not run: the daemon is shutting down');
-        const st = await runDrill(deps, job, op, ac.signal, request);
-        if (st) this.remember(job.name, st);
+        const r = await runLeased(
+          {
+            sites: await this.ctx.jobSites(job),
+            job: job.name,
+            kind: 'drill',
+            ttlMs: this.o.leaseTtlMs,
+            abort: (why) => ac.abort(new Error(why)),
+            ...(slot === undefined ? {} : { skipIf: () => drillDoneSince(this.ctx, job.name, slot) }),
+          },
+          () => runDrill(deps, job, op, ac.signal, request),
+        ).catch((err: unknown) => ({ ran: false as const, why: `cannot take the drill's lease: ${describeError(err)}` }));
+        if (r.ran) {
+          if (r.value) this.remember(job.name, r.value);
+          return;
+        }
+        this.operations.finish(op, true, { skipped: r.why });
+        this.log.info({ backup_job: job.name, operation: op.id, reason: r.why }, 'drill skipped');
       })
       .finally(() => this.drills.delete(job.name));
     return op;
@@ -137,7 +157,7 @@ export class Daemon {
    * Queues a backup of `job` unless one is already queued or running, and returns its operation
    * (the existing one when the trigger is coalesced); undefined while shutting down.
    */
-  trigger(job: JobConfig, reason: string, attempt = 0): Operation | undefined {
+  trigger(job: JobConfig, reason: string, attempt = 0, skipIf?: SkipCheck): Operation | undefined {
     if (this.stopping) return undefined;
     const existing = this.active.get(job.name);
     if (existing) {
@@ -149,7 +169,7 @@ export class Daemon {
     this.active.set(job.name, { ac, op });
     this.log.info({ backup_job: job.name, reason, operation: op.id }, 'backup queued');
     void this.slots
-      .run(job.sites, () => this.queue.add(() => this.run(job, ac, op)))
+      .run(job.sites, () => this.queue.add(() => this.run(job, ac, op, skipIf)))
       .then(
         (transient) => transient === true,
         () => false,
@@ -205,13 +225,31 @@ export class Daemon {
     return op;
   }
 
-  /** Runs one backup; resolves true when it failed for a reason that a retry may cure. */
-  private async run(job: JobConfig, ac: AbortController, op: Operation): Promise<boolean> {
+  /** Runs one backup under the job's lease; resolves true when it failed for a reason that a retry may cure. */
+  private async run(job: JobConfig, ac: AbortController, op: Operation, skipIf?: SkipCheck): Promise<boolean> {
     if (ac.signal.aborted || this.stopping) {
       this.operations.finish(op, false, undefined, 'not run: the daemon is shutting down');
       return false;
     }
     this.operations.start(op);
+    const r = await runLeased(
+      {
+        sites: await this.ctx.jobSites(job),
+        job: job.name,
+        kind: 'backup',
+        ttlMs: this.o.leaseTtlMs,
+        abort: (why) => ac.abort(new Error(why)),
+        ...(skipIf ? { skipIf: async () => skipIf((await readJobState(this.ctx, job, this.metrics, false)).recoveryPoint) } : {}),
+      },
+      () => this.runBackup(job, ac, op),
+    ).catch((err: unknown) => ({ ran: false as const, why: `cannot take the job's lease: ${describeError(err)}` }));
+    if (r.ran) return r.value;
+    this.operations.finish(op, true, { skipped: r.why });
+    this.log.info({ backup_job: job.name, operation: op.id, reason: r.why }, 'backup skipped');
+    return false;
+  }
+
+  private async runBackup(job: JobConfig, ac: AbortController, op: Operation): Promise<boolean> {
     const started = Date.now();
     const timeout = job.timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(new Error('timeout')), job.timeoutMs);
     try {

@@ -21,7 +21,7 @@ async function runTwo(siteOptions: string): Promise<[number, number][]> {
   ws = await workspace();
   const slow = `{ type: command, dump: [sh, -c, "sleep 1; echo x"] }`;
   ctx = await ws.context(`sites:\n  a: { type: fs, path: ./site-a${siteOptions} }\njobs:\n  one:\n    source: ${slow}\n  two:\n    source: ${slow}\n`);
-  const daemon = new Daemon(ctx, new Metrics(), pino({ level: 'silent' }), { concurrency: 2, shutdownGraceMs: 1000, retries: 0, retryDelayMs: 1000 });
+  const daemon = new Daemon(ctx, new Metrics(), pino({ level: 'silent' }), { concurrency: 2, shutdownGraceMs: 1000, retries: 0, retryDelayMs: 1000, leaseTtlMs: 60_000 });
   const ops = [daemon.trigger(ctx.job('one'), 'test')!, daemon.trigger(ctx.job('two'), 'test')!];
   await expect.poll(() => ops.every((o) => o.state === 'succeeded'), { timeout: 20_000 }).toBe(true);
   await daemon.stop();

@@ -121,6 +121,7 @@ describe('notifications', () => {
         shutdownGraceMs: 1000,
         retries: 0,
         retryDelayMs: 1000,
+        leaseTtlMs: 60_000,
         notify: { attempts: 2, timeoutMs: 1500, retryDelayMs: 20 },
       });
       const op = daemon.trigger(ctx.job('app'), 'test')!;

@@ -91,7 +91,7 @@ describe('heal in the daemon', () => {
   it('after a backup, copies what a site missed while it was down', async () => {
     await writeFile(join(ws.dir, 'late-b'), 'not a folder yet');
     const c = await ws.context(`sites:\n  a: { type: fs, path: ./late-a }\n  b: { type: fs, path: ./late-b }\njobs:\n  late:\n    source: { type: command, dump: [echo, hi] }\n    minSites: 1\n`);
-    const daemon = new Daemon(c, new Metrics(), pino({ level: 'silent' }), { concurrency: 1, shutdownGraceMs: 1000, retries: 0, retryDelayMs: 1000 });
+    const daemon = new Daemon(c, new Metrics(), pino({ level: 'silent' }), { concurrency: 1, shutdownGraceMs: 1000, retries: 0, retryDelayMs: 1000, leaseTtlMs: 60_000 });
     const first = daemon.trigger(c.job('late'), 'test')!;
     await expect.poll(() => first.state, { timeout: 10_000 }).toBe('succeeded');
     expect((first.result as { committed: string[] }).committed).toEqual(['a']);
