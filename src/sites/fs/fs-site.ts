@@ -5,7 +5,8 @@
  * So a crash leaves at most a hidden temporary file, which list() ignores and sweep() removes.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -52,7 +53,10 @@ export class FsSite implements Site {
     const target = this.path(key);
     const tmp = join(dirname(target), `${TMP_MARK}${randomBytes(6).toString('hex')}`);
     let bytes = 0;
+    let out: WriteStream | undefined;
     try {
+      // pipeline() does not settle for a signal that was aborted before it started.
+      o.signal?.throwIfAborted();
       await mkdir(dirname(target), { recursive: true });
       const counter = new Transform({
         transform(chunk: Buffer, _e, cb) {
@@ -62,9 +66,7 @@ export class FsSite implements Site {
         },
       });
       // `flush: true` fsyncs the file before the stream closes it.
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 });
-      // pipeline() does not settle for a signal that was aborted before it started.
-      o.signal?.throwIfAborted();
+      out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 });
       await pipeline(body, counter, out, o.signal ? { signal: o.signal } : {});
       if (o.ifNoneMatch) {
         await link(tmp, target);
@@ -75,6 +77,13 @@ export class FsSite implements Site {
       await syncDir(dirname(target));
       return { bytes };
     } catch (err) {
+      // The file may still be opening when the pipeline fails: wait until it is closed, or the
+      // removal below could run first and the file appear after it.
+      if (out && !out.closed) {
+        const closed = once(out, 'close').catch(() => {});
+        out.destroy();
+        await closed;
+      }
       await rm(tmp, { force: true }).catch(() => {});
       await this.removeEmptyFolders(dirname(target));
       body.destroy();
