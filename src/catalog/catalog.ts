@@ -4,6 +4,7 @@
  * never a snapshot. Some stores list a new object a moment after writing it, so a manifest that is
  * not listed yet is simply not seen yet — never treated as missing data.
  */
+import type { KeyObject } from 'node:crypto';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { manifestKey, parseSnapshotKey, snapshotsPrefix } from './layout.ts';
@@ -35,14 +36,17 @@ export interface SiteListing {
 
 const MAX_MANIFEST_BYTES = 1 << 20;
 
-export async function readManifest(site: Site, job: string, id: string): Promise<Manifest> {
+export async function readManifest(site: Site, job: string, id: string, trusted?: ReadonlyMap<string, KeyObject>): Promise<Manifest> {
   const key = manifestKey(job, id);
   const body = await site.getBytes(key, MAX_MANIFEST_BYTES);
-  return parseManifest(body.toString('utf8'), `site "${site.name}": ${key}`, { job, id });
+  return parseManifest(body.toString('utf8'), `site "${site.name}": ${key}`, { job, id }, trusted);
 }
 
-/** Lists the committed snapshots of a job on one site, newest first. */
-export async function listSite(site: Site, job: string): Promise<SiteListing> {
+/**
+ * Lists the committed snapshots of a job on one site, newest first. With trusted keys, a manifest
+ * without a valid signature by one of them is listed as damaged, never as a snapshot.
+ */
+export async function listSite(site: Site, job: string, trusted?: ReadonlyMap<string, KeyObject>): Promise<SiteListing> {
   const manifests = new Set<string>();
   const payloadSizes = new Map<string, number>();
   try {
@@ -61,7 +65,7 @@ export async function listSite(site: Site, job: string): Promise<SiteListing> {
   // Read manifests a few at a time: a site may hold thousands.
   for (let i = 0; i < ids.length; i += 16) {
     const batch = ids.slice(i, i + 16);
-    const results = await Promise.allSettled(batch.map((id) => readManifest(site, job, id)));
+    const results = await Promise.allSettled(batch.map((id) => readManifest(site, job, id, trusted)));
     results.forEach((r, j) => {
       const id = batch[j]!;
       if (r.status === 'fulfilled') {

@@ -2,10 +2,14 @@
  * Drill reports: the evidence that a restore really worked. One JSON document per drill, written
  * to every site of the job that takes it (so the history outlives a lost site) under
  * `jobs/{job}/drills/{drillId}.json`. Read back, reports are untrusted input: parsed strictly.
- * Like manifests, reports hold no secrets: targets are described without passwords.
+ * Like manifests, reports hold no secrets: targets are described without passwords. With a signing
+ * key they are signed, and with trusted keys an unsigned or altered report is not listed: reports
+ * are evidence that a restore really passed.
  */
 import { Readable } from 'node:stream';
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { checkSignature, signDocument, type SigningKey } from '../crypto/signing.ts';
 import { describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { drillReportKey, drillsPrefix, parseDrillReportKey } from './layout.ts';
@@ -50,6 +54,7 @@ export const drillReportSchema = z.object({
   /** Problems that did not decide the outcome (a scratch target that could not be removed). */
   warnings: z.array(z.string()).optional(),
   producer: z.object({ name: z.string(), version: z.string(), host: z.string() }),
+  signature: z.object({ algorithm: z.literal('ed25519'), publicKey: z.string(), value: z.string() }).optional(),
 });
 
 export type DrillReport = z.infer<typeof drillReportSchema>;
@@ -57,14 +62,14 @@ export type DrillReport = z.infer<typeof drillReportSchema>;
 const MAX_REPORT_BYTES = 1 << 20;
 
 /** Writes the report to each site; returns the sites where it could not be written, with why. */
-export async function writeDrillReport(sites: readonly Site[], r: DrillReport): Promise<{ site: string; error: string }[]> {
-  const body = Buffer.from(`${JSON.stringify(r, null, 2)}\n`);
+export async function writeDrillReport(sites: readonly Site[], r: DrillReport, key?: SigningKey): Promise<{ site: string; error: string }[]> {
+  const body = Buffer.from(`${JSON.stringify(key ? signDocument(r, key) : r, null, 2)}\n`);
   const results = await Promise.allSettled(sites.map((s) => s.put(drillReportKey(r.job, r.drillId), Readable.from([body]))));
   return results.flatMap((res, i) => (res.status === 'rejected' ? [{ site: sites[i]!.name, error: describeError(res.reason) }] : []));
 }
 
 /** Every readable report of a job across the sites (each drill once), newest first. */
-export async function listDrillReports(sites: readonly Site[], job: string): Promise<{ reports: DrillReport[]; errors: string[] }> {
+export async function listDrillReports(sites: readonly Site[], job: string, trusted?: ReadonlyMap<string, KeyObject>): Promise<{ reports: DrillReport[]; errors: string[] }> {
   const byId = new Map<string, DrillReport>();
   const errors: string[] = [];
   await Promise.all(
@@ -79,7 +84,13 @@ export async function listDrillReports(sites: readonly Site[], job: string): Pro
           if (byId.has(id)) continue;
           try {
             const text = (await site.getBytes(drillReportKey(job, id), MAX_REPORT_BYTES)).toString('utf8');
-            const r = drillReportSchema.parse(JSON.parse(text));
+            const json = JSON.parse(text) as Record<string, unknown>;
+            const why = trusted && trusted.size > 0 ? checkSignature(json, trusted) : undefined;
+            if (why !== undefined) {
+              errors.push(`site "${site.name}": drill report ${id} is not trusted: ${why}`);
+              continue;
+            }
+            const r = drillReportSchema.parse(json);
             if (r.job === job && r.drillId === id) byId.set(id, r);
             else errors.push(`site "${site.name}": drill report ${id} names another job or drill`);
           } catch (err) {

@@ -8,6 +8,8 @@
  * format number, and readers refuse formats newer than they know.
  */
 import { z } from 'zod';
+import type { KeyObject } from 'node:crypto';
+import { checkSignature } from '../crypto/signing.ts';
 import { LifeboatError } from '../errors.ts';
 import { PAYLOAD_EXTS, isSnapshotId, partKey, payloadKey } from './layout.ts';
 
@@ -53,6 +55,8 @@ export const manifestSchema = z.object({
     .optional(),
   timings: z.object({ dumpSeconds: z.number().min(0), totalSeconds: z.number().min(0) }),
   producer: z.object({ name: z.string(), version: z.string(), host: z.string() }),
+  /** Ed25519 signature over the rest (crypto/signing.ts); optional. */
+  signature: z.object({ algorithm: z.literal('ed25519'), publicKey: z.string(), value: z.string() }).optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -62,12 +66,17 @@ export function serializeManifest(m: Manifest): Buffer {
 }
 
 /** Parses a manifest read from `where`; throws INTEGRITY with a reason when it is not valid. */
-export function parseManifest(text: string, where: string, expect: { job: string; id: string }): Manifest {
+export function parseManifest(text: string, where: string, expect: { job: string; id: string }, trusted?: ReadonlyMap<string, KeyObject>): Manifest {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new LifeboatError('INTEGRITY', `${where}: the manifest is not valid JSON`);
+  }
+  // Checked on the document as stored, before parsing drops fields this version does not know.
+  if (trusted && trusted.size > 0) {
+    const why = json !== null && typeof json === 'object' ? checkSignature(json as Record<string, unknown>, trusted) : 'it is not an object';
+    if (why !== undefined) throw new LifeboatError('INTEGRITY', `${where}: the manifest is not trusted: ${why}`);
   }
   const format = (json as { format?: unknown })?.format;
   if (typeof format === 'number' && format > MANIFEST_FORMAT) {

@@ -11,6 +11,7 @@ import { parseRecipient, parseRecipientsFile, type Recipient } from '../crypto/k
 import { LifeboatError, describeError, fileErrorReason } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import { buildDrill } from './drill.ts';
+import { buildSigning } from './signing.ts';
 import { Collector, checkCron, checkTimezone, type ConfigIssue } from './collector.ts';
 import { nearest, type PathSegment } from './locate.ts';
 import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
@@ -321,6 +322,7 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
   return {
     file,
     encryption: { recipients, ...(identityFile === undefined ? {} : { identityFile }) },
+    signing: buildSigning(cfg.signing, baseDir, c),
     sites,
     jobs,
     api: { listen: cfg.api?.listen ?? '127.0.0.1:9464', tokens: cfg.api?.tokens ?? [], openMetrics: cfg.api?.openMetrics ?? true },

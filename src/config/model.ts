@@ -4,6 +4,7 @@
  * durations in milliseconds. Nothing below `config/` ever looks at YAML.
  */
 import type { Recipient } from '../crypto/keys.ts';
+import type { SigningConfig } from './signing.ts';
 
 export interface FsSiteConfig {
   readonly name: string;
@@ -150,6 +151,7 @@ export interface Config {
     readonly recipients: readonly Recipient[];
     readonly identityFile?: string;
   };
+  readonly signing: SigningConfig;
   readonly sites: ReadonlyMap<string, SiteConfig>;
   readonly jobs: ReadonlyMap<string, JobConfig>;
   readonly api: {

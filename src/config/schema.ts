@@ -249,8 +249,16 @@ export const daemonSchema = z.strictObject({
   leaseTtl: duration.default('2m'),
 });
 
+export const signingSchema = z.strictObject({
+  /** PKCS#8 PEM Ed25519 private key: signs manifests and drill reports. */
+  keyFile: nonEmpty.optional(),
+  /** Public keys (ed25519:…) whose signature every manifest and report must carry. */
+  publicKeys: z.array(nonEmpty).default([]),
+});
+
 export const configSchema = z.strictObject({
   encryption: encryptionSchema,
+  signing: signingSchema.optional(),
   api: apiSchema.optional(),
   daemon: daemonSchema.optional(),
   sites: z.record(name, siteSchema).refine((s) => Object.keys(s).length > 0, { error: 'needs at least one site' }),

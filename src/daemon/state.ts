@@ -30,8 +30,8 @@ const seconds = (iso: string): number => Date.parse(iso) / 1000;
 export async function readJobState(ctx: Context, job: JobConfig, metrics: Metrics, markUp = true): Promise<JobState> {
   const sites = await ctx.jobSites(job);
   const [listings, drills] = await Promise.all([
-    Promise.all(sites.map((s) => listSite(s, job.name))),
-    job.drill ? listDrillReports(sites, job.name).then((d) => applyDrillReports(metrics, job.name, d.reports)) : undefined,
+    Promise.all(sites.map((s) => listSite(s, job.name, ctx.config.signing.trusted))),
+    job.drill ? listDrillReports(sites, job.name, ctx.config.signing.trusted).then((d) => applyDrillReports(metrics, job.name, d.reports)) : undefined,
   ]);
   const snapshotsBySite: Record<string, number> = {};
   const unreachable: string[] = [];

@@ -85,7 +85,7 @@ export async function drill(ctx: Context, jobName: string, r: DrillRequest = {})
   let recoveryTimeSeconds: number | undefined;
   let restoredBytes: number | undefined;
   try {
-    const previous = (await listDrillReports(sites, job.name)).reports;
+    const previous = (await listDrillReports(sites, job.name, ctx.config.signing.trusted)).reports;
     entry = pickSnapshot(await listSnapshots(ctx, job.name), r.snapshot ?? 'latest');
     site = chooseSite(job, cfg, entry, previous, r.site);
     r.onProgress?.({ phase: 'prepare' });
@@ -139,12 +139,12 @@ export async function drill(ctx: Context, jobName: string, r: DrillRequest = {})
     ...(warnings.length ? { warnings } : {}),
     producer: { name: 'lifeboat', version: VERSION, host: hostname() },
   };
-  const unwritten = await writeDrillReport(sites, report);
+  const unwritten = await writeDrillReport(sites, report, ctx.config.signing.key);
   return { report, unwritten };
 }
 
 /** The drill history of a job, newest first, from all its sites. */
 export async function drillHistory(ctx: Context, jobName: string): Promise<{ reports: DrillReport[]; errors: string[] }> {
   const job = ctx.job(jobName);
-  return listDrillReports(await ctx.jobSites(job), job.name);
+  return listDrillReports(await ctx.jobSites(job), job.name, ctx.config.signing.trusted);
 }

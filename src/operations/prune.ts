@@ -39,7 +39,7 @@ export async function prune(ctx: Context, jobName: string, o: { dryRun?: boolean
   const sites = await ctx.jobSites(job, o.site);
   const reports = await Promise.all(
     sites.map(async (site): Promise<SitePrune> => {
-      const listing = await listSite(site, job.name);
+      const listing = await listSite(site, job.name, ctx.config.signing.trusted);
       if (listing.error) return { site: site.name, decisions: [], removed: [], errors: [listing.error.message] };
       let holds: HoldListing;
       try {

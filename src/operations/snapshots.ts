@@ -11,7 +11,7 @@ export interface SnapshotList {
 
 export async function listSnapshots(ctx: Context, jobName: string, o: { site?: string } = {}): Promise<SnapshotList> {
   const job = ctx.job(jobName);
-  const listings = await Promise.all((await ctx.jobSites(job, o.site)).map((s) => listSite(s, job.name)));
+  const listings = await Promise.all((await ctx.jobSites(job, o.site)).map((s) => listSite(s, job.name, ctx.config.signing.trusted)));
   return { job: job.name, snapshots: mergeListings(listings), listings };
 }
 

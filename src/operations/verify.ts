@@ -8,7 +8,7 @@
 import type { SnapshotEntry } from '../catalog/catalog.ts';
 import { listSite, mergeListings } from '../catalog/catalog.ts';
 import { manifestKey } from '../catalog/layout.ts';
-import { serializeManifest, type Manifest } from '../catalog/manifest.ts';
+import type { Manifest } from '../catalog/manifest.ts';
 import { describeError } from '../errors.ts';
 import { checkObject, copyObject, type StoredObject } from '../pipeline/check.ts';
 import type { Site } from '../sites/site.ts';
@@ -55,7 +55,7 @@ export async function verify(ctx: Context, jobName: string, o: { site?: string; 
   const checked: SnapshotCheck[] = [];
   const unreachable: { site: string; error: string }[] = [];
   for (const site of await ctx.jobSites(job, o.site)) {
-    const listing = await listSite(site, job.name);
+    const listing = await listSite(site, job.name, ctx.config.signing.trusted);
     if (listing.error) {
       unreachable.push({ site: site.name, error: listing.error.message });
       continue;
@@ -89,7 +89,7 @@ export async function heal(ctx: Context, jobName: string, o: { check?: boolean; 
   const job = ctx.job(jobName);
   const signal = o.signal ?? new AbortController().signal;
   const sites = await ctx.jobSites(job);
-  const listings = await Promise.all(sites.map((s) => listSite(s, job.name)));
+  const listings = await Promise.all(sites.map((s) => listSite(s, job.name, ctx.config.signing.trusted)));
   const reachable = sites.filter((_, i) => !listings[i]!.error);
   const unreachable = listings.flatMap((l) => (l.error ? [{ site: l.site, error: l.error.message }] : []));
   const entries: SnapshotEntry[] = mergeListings(listings);
@@ -118,7 +118,9 @@ export async function heal(ctx: Context, jobName: string, o: { check?: boolean; 
         // A damaged copy stops being a snapshot before it is replaced.
         await to.delete(manifestKey(job.name, e.id));
         for (const obj of storedObjects(e.manifest)) await copyObject(from, to, obj, signal);
-        await to.put(manifestKey(job.name, e.id), Readable.from([serializeManifest(e.manifest)]), { signal });
+        // The manifest as stored (its signature covers fields this version may not know).
+        const manifest = await from.getBytes(manifestKey(job.name, e.id), 1 << 20);
+        await to.put(manifestKey(job.name, e.id), Readable.from([manifest]), { signal });
         copied.push({ snapshotId: e.id, from: from.name, to: to.name });
       } catch (err) {
         failed.push({ snapshotId: e.id, to: to.name, error: describeError(err) });

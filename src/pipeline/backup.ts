@@ -22,6 +22,7 @@ import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import type { Dump, Facts, Source } from '../sources/source.ts';
 import { VERSION } from '../version.ts';
+import { signDocument, type SigningKey } from '../crypto/signing.ts';
 import { FanOut } from './fanout.ts';
 import { Batch, Measure } from './measure.ts';
 
@@ -33,6 +34,8 @@ export interface BackupInput {
   readonly minSites: number;
   readonly recipients: readonly Recipient[];
   readonly compressionLevel: number;
+  /** Signs the manifest (Ed25519), when configured. */
+  readonly signingKey?: SigningKey;
   readonly signal: AbortSignal;
   readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
 }
@@ -187,7 +190,7 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
   }
 
   const tables = await inventory;
-  const manifest: Manifest = {
+  const unsigned: Manifest = {
     format: MANIFEST_FORMAT,
     job,
     snapshotId,
@@ -206,6 +209,7 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
     timings: { dumpSeconds: main.dumpSeconds, totalSeconds: (Date.now() - started) / 1000 },
     producer: { name: 'lifeboat', version: VERSION, host: hostname() },
   };
+  const manifest: Manifest = input.signingKey ? signDocument(unsigned, input.signingKey) : unsigned;
 
   // Commit per site: a manifest only where every part arrived whole.
   const keys = [main.key, ...parts.map((p) => p.key)];
