@@ -27,8 +27,10 @@ export class Collector {
   add(path: readonly PathSegment[], message: string, atKey = false): void {
     const pos = locate(this.doc, this.lines, path, atKey);
     const p = formatPath(path);
-    if (this.issues.some((i) => i.path === p && i.message === message)) return;
-    this.issues.push({ file: this.file, line: pos?.line, col: pos?.col, path: formatPath(path), message });
+    // One line per issue: a key or value quoted in the message may hold line breaks.
+    const text = message.replace(/\r?\n/g, '\\n');
+    if (this.issues.some((i) => i.path === p && i.message === text)) return;
+    this.issues.push({ file: this.file, line: pos?.line, col: pos?.col, path: p, message: text });
   }
 }
 

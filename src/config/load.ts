@@ -68,7 +68,13 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     }
     throw new ConfigError(c.issues);
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    // Throws for aliases without an anchor, and for alias bombs (more than maxAliasCount expansions).
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ file, line: 1, col: 1, path: '(yaml)', message: `YAML error: ${(err as Error).message.split('\n')[0]}` }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, col: 1, path: '(top level)', message: 'the config must be a YAML mapping' }]);
   }

@@ -44,7 +44,11 @@ export function locate(doc: Document, lines: LineCounter, path: readonly PathSeg
 
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  for (const seg of path) {
+    // A key that is not a plain name (YAML allows mappings as keys) is quoted, on one line.
+    const name = typeof seg === 'string' && !/^[\w.-]+$/.test(seg) ? JSON.stringify(seg.length > 40 ? `${seg.slice(0, 40)}…` : seg) : seg;
+    out += typeof name === 'number' ? `[${name}]` : out === '' ? name : `.${name}`;
+  }
   return out === '' ? '(top level)' : out;
 }
 
