@@ -6,24 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import { generateIdentity } from '../../src/crypto/keys.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { prng } from '../helpers/prng.ts';
 import { execFileP } from '../helpers/streams.ts';
 import { writeFile } from 'node:fs/promises';
 
 const CASES = 1500;
 let ws: Workspace;
 let base: string;
-
-/** A small deterministic PRNG (mulberry32), so that every case can be replayed from its number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY = ['', '~', 'null', '[]', '{}', '-1', '0', '1e309', '"\\u0000"', '${env:NOPE}', '${file:/nonexistent}', '${env:}', '&a', '*a', '!!binary AA==', '"\u202e"', 'yes', '? x', '- - -', '"a"\n  b: c', '0x1F', '1:2', "'", '"', '|', '>-', '#', '%YAML 1.2', '@', '`', '\t'];
 
