@@ -64,7 +64,7 @@ const MAX_REPORT_BYTES = 1 << 20;
 /** Writes the report to each site; returns the sites where it could not be written, with why. */
 export async function writeDrillReport(sites: readonly Site[], r: DrillReport, key?: SigningKey): Promise<{ site: string; error: string }[]> {
   const body = Buffer.from(`${JSON.stringify(key ? signDocument(r, key) : r, null, 2)}\n`);
-  const results = await Promise.allSettled(sites.map((s) => s.put(drillReportKey(r.job, r.drillId), Readable.from([body]))));
+  const results = await Promise.allSettled(sites.map((s) => s.put(drillReportKey(r.job, r.drillId), Readable.from([body]), { retain: true })));
   return results.flatMap((res, i) => (res.status === 'rejected' ? [{ site: sites[i]!.name, error: describeError(res.reason) }] : []));
 }
 

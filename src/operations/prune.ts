@@ -56,7 +56,20 @@ export async function prune(ctx: Context, jobName: string, o: { dryRun?: boolean
       const removed: string[] = [];
       const errors: string[] = [];
       for (const d of decisions) {
-        if (d.keptBy.length > 0 || o.dryRun) continue;
+        if (d.keptBy.length > 0) continue;
+        // A snapshot under Object Lock cannot be removed before its retention date: keep it, say why.
+        let locked: Date | undefined;
+        try {
+          locked = await site.lockedUntil?.(manifestKey(job.name, d.snapshot.id));
+        } catch (err) {
+          errors.push(`${d.snapshot.id}: kept, its lock cannot be read: ${describeError(err)}`);
+          continue;
+        }
+        if (locked) {
+          d.keptBy.push(`locked until ${locked.toISOString()}`);
+          continue;
+        }
+        if (o.dryRun) continue;
         try {
           await removeSnapshot(site, job.name, d.snapshot.manifest);
           removed.push(d.snapshot.id);

@@ -120,7 +120,7 @@ export async function heal(ctx: Context, jobName: string, o: { check?: boolean; 
         for (const obj of storedObjects(e.manifest)) await copyObject(from, to, obj, signal);
         // The manifest as stored (its signature covers fields this version may not know).
         const manifest = await from.getBytes(manifestKey(job.name, e.id), 1 << 20);
-        await to.put(manifestKey(job.name, e.id), Readable.from([manifest]), { signal });
+        await to.put(manifestKey(job.name, e.id), Readable.from([manifest]), { signal, retain: true });
         copied.push({ snapshotId: e.id, from: from.name, to: to.name });
       } catch (err) {
         failed.push({ snapshotId: e.id, to: to.name, error: describeError(err) });

@@ -92,7 +92,7 @@ async function streamPart(input: PartInput): Promise<PartResult> {
   );
   const failed = new Map<string, LifeboatError>();
   const puts = sites.map((site) =>
-    site.put(key, fan.branch(site.name), { signal: ac.signal }).then(
+    site.put(key, fan.branch(site.name), { signal: ac.signal, retain: true }).then(
       (r) => r,
       (err: unknown) => {
         const e = asLifeboatError(err, site.name);
@@ -221,7 +221,7 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
         return { site: site.name, committed: false, error: known ?? new LifeboatError('BACKUP_FAILED', `site "${site.name}": not every part was stored`) };
       }
       try {
-        await site.put(manifestKey(job, snapshotId), streamOf(serializeManifest(manifest)), { signal: input.signal });
+        await site.put(manifestKey(job, snapshotId), streamOf(serializeManifest(manifest)), { signal: input.signal, retain: true });
         return { site: site.name, committed: true };
       } catch (err) {
         await deleteQuietly([site], keys);

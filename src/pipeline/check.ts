@@ -37,5 +37,5 @@ export async function copyObject(from: Site, to: Site, obj: StoredObject, signal
   const body = await from.get(obj.key, { signal });
   const checked = new Measure({ expect: { ...obj.ciphertext, what: `site "${from.name}": ${obj.key}` }, holdBack: true });
   body.on('error', (err) => checked.destroy(err));
-  await to.put(obj.key, body.pipe(checked), { signal });
+  await to.put(obj.key, body.pipe(checked), { signal, retain: true });
 }

@@ -13,6 +13,8 @@
  * - stat: size and time of an object, or undefined when it does not exist.
  * - list: every object whose key starts with `prefix`, in no particular order.
  * - delete: removes the object; deleting a missing key succeeds.
+ * - lockedUntil (optional): the retention date of an object written with `retain` on a site with
+ *   Object Lock; prune keeps such snapshots until then.
  * - sweepIncomplete: clears leftovers of puts that were interrupted (a crash, a killed gateway).
  * - errors are LifeboatErrors naming the site; `permanent` says whether retrying can help.
  */
@@ -30,6 +32,11 @@ export interface PutOptions {
   readonly ifNoneMatch?: boolean;
   /** Progress: called with the number of bytes stored so far. */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * Keep the object immutable for the site's retention (S3 Object Lock, when the site sets
+   * `objectLock`): snapshots and drill reports, never leases or holds that must be deletable.
+   */
+  readonly retain?: boolean;
 }
 
 export interface Site {
@@ -42,6 +49,8 @@ export interface Site {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /** Until when the object is locked against deletion (S3 Object Lock); undefined when it is not. */
+  lockedUntil?(key: string): Promise<Date | undefined>;
   /**
    * Removes what interrupted puts left under `prefix` (temporary files, incomplete multipart
    * uploads). Call only when no put under that prefix is running. Returns how many were removed.

@@ -26,9 +26,9 @@ export function adminClient(endpoint: string): S3Client {
   });
 }
 
-export async function createBucket(endpoint: string, prefix = 'lb'): Promise<string> {
+export async function createBucket(endpoint: string, prefix = 'lb', o: { objectLock?: boolean } = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(5).toString('hex')}`;
-  await adminClient(endpoint).send(new CreateBucketCommand({ Bucket: name }));
+  await adminClient(endpoint).send(new CreateBucketCommand({ Bucket: name, ...(o.objectLock ? { ObjectLockEnabledForBucket: true } : {}) }));
   return name;
 }
 

@@ -75,7 +75,7 @@ export class S3Site implements Site {
     const params: PutObjectCommandInput = { Bucket: this.o.bucket, Key: this.key(key), Body: body };
     if (this.o.storageClass) params.StorageClass = this.o.storageClass as PutObjectCommandInput['StorageClass'];
     if (o.ifNoneMatch) params.IfNoneMatch = '*';
-    if (this.o.objectLock) {
+    if (this.o.objectLock && o.retain) {
       params.ObjectLockMode = this.o.objectLock.mode;
       params.ObjectLockRetainUntilDate = new Date(Date.now() + this.o.objectLock.days * 86_400_000);
     }
@@ -161,6 +161,18 @@ export class S3Site implements Site {
       }
     } catch (err) {
       throw this.fail('listing', prefix, err);
+    }
+  }
+
+  async lockedUntil(key: string): Promise<Date | undefined> {
+    if (!this.o.objectLock) return undefined;
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: this.key(key) }));
+      const until = res.ObjectLockRetainUntilDate;
+      return until && until.getTime() > Date.now() ? until : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.fail('checking the lock of', key, err);
     }
   }
 
