@@ -172,9 +172,10 @@ function buildRecipients(cfg: RawConfig, baseDir: string, c: Collector): Recipie
 
 function buildSite(name: string, s: RawSite, baseDir: string): SiteConfig {
   if (s.type === 'fs') return { name, type: 'fs', path: resolve(baseDir, s.path), ...(s.maxUploads === undefined ? {} : { maxUploads: s.maxUploads }) };
-  const { partSizeMiB, caFile, ...rest } = s;
+  const { partSizeMiB, caFile, requestTimeout, ...rest } = s;
   return {
     ...rest,
+    requestTimeoutMs: parseDuration(requestTimeout),
     name,
     prefix: s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`,
     partSizeBytes: partSizeMiB * 1024 * 1024,

@@ -30,6 +30,8 @@ export interface S3SiteConfig {
   readonly partSizeBytes: number;
   readonly queueSize: number;
   readonly maxUploads?: number;
+  /** Milliseconds without an answer before a request fails (and is retried). */
+  readonly requestTimeoutMs: number;
   readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
 }
 

@@ -14,6 +14,8 @@ const name = z
 
 const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, { error: 'must be a duration such as 90s, 15m, 6h or 7d' });
+
 /** Backups that the daemon lets upload to one site at the same time (default: no limit of its own). */
 const maxUploads = z.int().min(1).max(64).optional();
 
@@ -39,6 +41,8 @@ export const s3SiteSchema = z.strictObject({
   partSizeMiB: z.int().min(5).max(5120).default(16),
   queueSize: z.int().min(1).max(16).default(2),
   maxUploads,
+  /** A request that receives nothing for this long fails (a gateway that hangs), and is retried. */
+  requestTimeout: duration.default('60s'),
   objectLock: z
     .strictObject({
       mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
@@ -107,7 +111,6 @@ export const sourceSchema = z.discriminatedUnion('type', [filesSourceSchema, pos
   error: (iss) => (iss.code === 'invalid_union' ? 'unknown source type (expected "files", "postgres", "mysql", "sqlite" or "command")' : undefined),
 });
 
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, { error: 'must be a duration such as 90s, 15m, 6h or 7d' });
 
 const count = z.int().min(0);
 export const retentionSchema = z.strictObject({

@@ -28,7 +28,8 @@ import type { ObjectInfo, PutOptions, Site } from '../site.ts';
 import { classifyS3Error, isNotFound } from './s3-errors.ts';
 
 /** The site's config (see config/model.ts), plus knobs that tests and tools may set. */
-export type S3SiteOptions = Omit<S3SiteConfig, 'type'> & {
+export type S3SiteOptions = Omit<S3SiteConfig, 'type' | 'requestTimeoutMs'> & {
+  readonly requestTimeoutMs?: number;
   /** SDK attempts per request (transient errors are retried with backoff by the SDK). */
   readonly maxAttempts?: number;
 };
@@ -57,6 +58,9 @@ export class S3Site implements Site {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: new NodeHttpHandler({
         connectionTimeout: 10_000,
+        // Without it, a gateway that accepts a connection and never answers hangs a backup for ever.
+        requestTimeout: o.requestTimeoutMs ?? 60_000,
+        throwOnRequestTimeout: true,
         ...(o.caFile ? { httpsAgent: new HttpsAgent({ ca: readFileSync(o.caFile), keepAlive: true }) } : {}),
       }),
     });

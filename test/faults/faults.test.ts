@@ -1,0 +1,213 @@
+// Fault injection (`npm run test:faults`, also part of `npm test`). Each fault states and checks its
+// expected outcome: what is committed, what the user is told, and that the next run succeeds. At
+// the end, every committed snapshot is read back in full (decrypted and decompressed): the summary
+// counts faults injected, silent corruptions and committed snapshots lost — both must be 0.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../../src/operations/backup.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { Context } from '../../src/operations/context.ts';
+import { restore } from '../../src/operations/restore.ts';
+import { listSnapshots } from '../../src/operations/snapshots.ts';
+import { verify } from '../../src/operations/verify.ts';
+import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { createBucket, dropBucket, incompleteUploads, listKeys, s3Env } from '../helpers/s3.ts';
+import { execFileP } from '../helpers/streams.ts';
+import { FaultProxy } from './proxy.ts';
+
+const env = s3Env();
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
+const ledger: { fault: string; outcome: string }[] = [];
+const committed = new Set<string>();
+let ws: Workspace;
+let ctx: Context;
+let proxy: FaultProxy;
+let bucket: string;
+const childEnv = { ...process.env, LB_F_KEY: env.accessKeyId, LB_F_SECRET: env.secretAccessKey };
+
+/** A backup of the test job, remembering what it committed for the final check. */
+async function run(): Promise<Awaited<ReturnType<typeof backup>>> {
+  const r = await backup(ctx, 'data');
+  if (r.snapshotId && r.ok) committed.add(r.snapshotId);
+  return r;
+}
+
+beforeAll(async () => {
+  ws = await workspace();
+  bucket = await createBucket(env.endpoints[0]!);
+  proxy = await new FaultProxy(env.endpoints[0]!).start();
+  await mkdir(join(ws.dir, 'data'));
+  await execFileP('sh', ['-c', `head -c 12000000 /dev/urandom > "${join(ws.dir, 'data', 'random.bin')}"; seq 1 200000 > "${join(ws.dir, 'data', 'lines.txt')}"`]);
+  const yaml = `sites:
+  a: { type: fs, path: ./site-a }
+  b: { type: s3, endpoint: "${proxy.endpoint}", bucket: ${bucket}, prefix: lb, forcePathStyle: true, accessKeyId: "\${env:LB_F_KEY}", secretAccessKey: "\${env:LB_F_SECRET}", partSizeMiB: 5, requestTimeout: 3s }
+jobs:
+  data:
+    source: { type: files, paths: [./data] }
+    minSites: 1
+`;
+  ctx = await ws.context(yaml, childEnv);
+}, 60_000);
+
+afterAll(async () => {
+  proxy?.set({ kind: 'pass' });
+  // Every snapshot that was ever committed is still there and reads back whole on some site.
+  let lost = 0;
+  let corrupt = 0;
+  if (ctx) {
+    const list = await listSnapshots(ctx, 'data');
+    for (const id of committed) if (!list.snapshots.some((s) => s.id === id)) lost++;
+    const v = await verify(ctx, 'data', { deep: true });
+    const good = new Set(v.checked.filter((c) => c.ok).map((c) => c.snapshotId));
+    for (const s of list.snapshots) if (!good.has(s.id)) corrupt++;
+  }
+  const rows = ledger.map((l) => `| ${l.fault} | ${l.outcome} |`);
+  console.log(
+    ['', 'Fault injection summary', '', '| fault | outcome |', '|---|---|', ...rows, '', `faults injected: ${ledger.length}; silent corruptions: ${corrupt}; committed snapshots lost: ${lost}`].join('\n'),
+  );
+  ctx?.close();
+  await proxy?.stop();
+  await dropBucket(env.endpoints[0]!, bucket).catch(() => {});
+  await ws?.cleanup();
+  expect(corrupt).toBe(0);
+  expect(lost).toBe(0);
+}, 120_000);
+
+describe('fault injection', () => {
+  it('a healthy run commits on both sites', async () => {
+    const r = await run();
+    expect(r.committed).toEqual(['a', 'b']);
+  });
+
+  it('connections reset mid-upload on site b: a commits, b is named, nothing half-written; the next run commits on both', async () => {
+    proxy.set({ kind: 'reset', afterBytes: 6 << 20 });
+    const r = await run();
+    expect(r.ok).toBe(true);
+    expect(r.committed).toEqual(['a']);
+    expect(r.failed[0]).toMatchObject({ site: 'b', permanent: false });
+    expect((await listKeys(env.endpoints[0]!, bucket)).filter((k) => k.includes(r.snapshotId!))).toEqual([]);
+    proxy.set({ kind: 'pass' });
+    const next = await run();
+    expect(next.committed).toEqual(['a', 'b']);
+    expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBe(0);
+    ledger.push({ fault: 'TCP reset after 6 MiB on site b', outcome: 'committed on a only, b named as a passing failure, no object or part left on b; next run committed on both' });
+  }, 120_000);
+
+  it('a blackholed gateway: the request times out, the run ends in bounded time and says which site', async () => {
+    proxy.set({ kind: 'blackhole' });
+    const started = Date.now();
+    const r = await run();
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.committed).toEqual(['a']);
+    expect(r.failed[0]!.site).toBe('b');
+    proxy.set({ kind: 'pass' });
+    ledger.push({ fault: 'site b accepts connections and never answers', outcome: `committed on a after ${Math.round((Date.now() - started) / 1000)} s, b named; nothing on b` });
+  }, 90_000);
+
+  it('latency and a bandwidth cap: slower, still whole', async () => {
+    proxy.set({ kind: 'slow', latencyMs: 20, bytesPerSecond: 8 << 20 });
+    const r = await run();
+    expect(r.committed).toEqual(['a', 'b']);
+    const target = join(ws.dir, 'restored-slow');
+    const rr = await restore(ctx, 'data', { snapshot: r.snapshotId!, site: 'b', target });
+    expect(rr.site).toBe('b');
+    expect(await readFile(join(target, 'lines.txt'), 'utf8')).toBe(await readFile(join(ws.dir, 'data', 'lines.txt'), 'utf8'));
+    proxy.set({ kind: 'pass' });
+    ledger.push({ fault: '20 ms latency and 8 MiB/s on site b', outcome: 'committed on both; restore from b identical' });
+  }, 120_000);
+
+  it('SIGKILL of Lifeboat mid-backup: no manifest anywhere; the next run clears the upload and commits', async () => {
+    proxy.set({ kind: 'slow', latencyMs: 0, bytesPerSecond: 1 << 20 });
+    const child = spawn(process.execPath, [bin, 'backup', 'data', '-c', join(ws.dir, 'lifeboat.yaml')], { env: childEnv, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    proxy.set({ kind: 'pass' });
+    const before = new Set((await listSnapshots(ctx, 'data')).snapshots.map((s) => s.id));
+    expect([...before].every((id) => committed.has(id))).toBe(true);
+    expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBeGreaterThan(0);
+    const r = await run();
+    expect(r.committed).toEqual(['a', 'b']);
+    expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBe(0);
+    const tmp = (await readdir(join(ws.dir, 'site-a'), { recursive: true })).filter((n) => String(n).includes('.lifeboat-tmp-'));
+    expect(tmp).toEqual([]);
+    ledger.push({ fault: 'SIGKILL of lifeboat backup after 3 s', outcome: 'no new snapshot listed; next run aborted the multipart upload, swept temp files and committed' });
+  }, 120_000);
+
+  it('SIGKILL of Lifeboat mid-restore: the target is never half there; a second restore succeeds', async () => {
+    proxy.set({ kind: 'slow', latencyMs: 0, bytesPerSecond: 1 << 20 });
+    const target = join(ws.dir, 'restored-killed');
+    const child = spawn(process.execPath, [bin, 'restore', 'data', '--site', 'b', '--to', target, '-c', join(ws.dir, 'lifeboat.yaml')], { env: childEnv, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    proxy.set({ kind: 'pass' });
+    expect(await stat(target).then(() => 'exists', () => 'absent')).toBe('absent');
+    await restore(ctx, 'data', { snapshot: 'latest', target });
+    expect((await stat(join(target, 'random.bin'))).size).toBe(12_000_000);
+    ledger.push({ fault: 'SIGKILL of lifeboat restore after 3 s', outcome: 'target absent (unpacked beside it, moved into place only when verified); next restore whole' });
+  }, 120_000);
+
+  it('a truncated payload on site a: the restore falls back to b and says why; verify names it', async () => {
+    const id = [...committed].at(-1)!;
+    const dir = join(ws.dir, 'site-a', 'jobs', 'data', 'snapshots', id);
+    const payload = join(dir, (await readdir(dir)).find((n) => n.startsWith('payload'))!);
+    const bytes = await readFile(payload);
+    await writeFile(payload, bytes.subarray(0, bytes.length - 1000));
+    const fallbacks: string[] = [];
+    const rr = await restore(ctx, 'data', { snapshot: id, target: join(ws.dir, 'restored-trunc'), onFallback: (site, err) => fallbacks.push(`${site}: ${err.message}`) });
+    expect(rr.site).toBe('b');
+    expect(fallbacks[0]).toMatch(/^a: .*(bytes instead of|truncated|SHA-256)/);
+    const v = await verify(ctx, 'data', { site: 'a' });
+    expect(v.checked.find((c) => c.snapshotId === id)).toMatchObject({ ok: false });
+    await writeFile(payload, bytes);
+    ledger.push({ fault: 'payload on site a truncated by 1,000 bytes', outcome: 'restore fell back to b naming a; verify named the copy' });
+  }, 60_000);
+
+  it('a missing and a wrong identity: the restore refuses at once, writes nothing, and says what to fix', async () => {
+    const other = await workspace();
+    const withIdentity = async (identityFile: string): Promise<Context> => {
+      const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8')).replace(/identityFile: .*/, `identityFile: ${identityFile}`);
+      return new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: childEnv }));
+    };
+    const wrong = await withIdentity(other.identityFile);
+    const t1 = join(ws.dir, 'restored-wrong-id');
+    await expect(restore(wrong, 'data', { snapshot: 'latest', target: t1 })).rejects.toThrow(/identit/i);
+    expect(await stat(t1).then(() => 'exists', () => 'absent')).toBe('absent');
+    wrong.close();
+    await other.cleanup();
+    const missing = await withIdentity('./no-such-identity.txt');
+    await expect(restore(missing, 'data', { snapshot: 'latest', target: join(ws.dir, 'restored-no-id') })).rejects.toThrow(/no-such-identity\.txt/);
+    missing.close();
+    ledger.push({ fault: 'wrong identity; missing identity file', outcome: 'refused before writing, naming the identity problem' });
+  }, 60_000);
+
+  it('an fs site on a filesystem that fills up: a permanent failure named with its cause; a commits elsewhere', async () => {
+    const small = join(ws.dir, 'small');
+    await mkdir(small, { recursive: true });
+    const mounted = await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]).then(
+      () => true,
+      () => false,
+    );
+    if (!mounted) {
+      ledger.push({ fault: 'full filesystem', outcome: 'skipped: cannot mount a small tmpfs here (needs root)' });
+      return;
+    }
+    try {
+      const c = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\n  full: { type: fs, path: ./small/site }\njobs:\n  data:\n    source: { type: files, paths: [./data] }\n    minSites: 1\n`, childEnv);
+      const r = await backup(c, 'data');
+      if (r.ok && r.snapshotId) committed.add(r.snapshotId);
+      expect(r.committed).toEqual(['a']);
+      expect(r.failed[0]).toMatchObject({ site: 'full', permanent: true, error: expect.stringMatching(/no space left on the device/) });
+      expect((await readdir(join(small, 'site'), { recursive: true }).catch(() => [])).filter((n) => String(n).includes('tmp'))).toEqual([]);
+      c.close();
+    } finally {
+      await execFileP('umount', [small]).catch(() => {});
+      await rm(small, { recursive: true, force: true });
+    }
+    ledger.push({ fault: 'fs site on a 4 MiB tmpfs (fills up)', outcome: 'committed on a; the full site named with "no space left", as permanent; no temp file left' });
+  }, 60_000);
+});
