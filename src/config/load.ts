@@ -284,6 +284,7 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
   // Defaults' schedule and timezone are checked once, in buildModel.
   if (raw.schedule !== undefined) checkCron(raw.schedule, [...path, 'schedule'], c);
   if (raw.timezone !== undefined) checkTimezone(raw.timezone, [...path, 'timezone'], c);
+  if (merged.verify) checkCron(merged.verify.schedule, [...where('verify'), 'schedule'], c);
   const source = buildSource(raw.source, baseDir, [...path, 'source'], c);
   if (!source) return undefined;
   const drill = raw.drill === undefined ? undefined : buildDrill(raw.drill, source, sites, baseDir, [...path, 'drill'], c);
@@ -303,6 +304,7 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
     timeoutMs: merged.timeout === undefined ? undefined : parseDuration(merged.timeout),
     notify: merged.notify ?? [],
     ...(drill ? { drill } : {}),
+    ...(merged.verify ? { verify: merged.verify } : {}),
   };
 }
 

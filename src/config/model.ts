@@ -144,6 +144,7 @@ export interface JobConfig {
   readonly timeoutMs?: number;
   readonly notify: readonly NotifyTarget[];
   readonly drill?: DrillConfig;
+  readonly verify?: { readonly schedule: string; readonly deep: boolean };
 }
 
 export interface Config {

@@ -198,6 +198,8 @@ const jobSettings = {
   objectives: z.strictObject({ rpo: duration.optional(), rto: duration.optional() }),
   timeout: duration,
   notify: z.array(notifySchema),
+  /** Scheduled `verify` in the daemon: every copy checked against its manifest (deep: decrypted too). */
+  verify: z.strictObject({ schedule: nonEmpty, deep: z.boolean().default(false) }),
 };
 
 export const defaultsSchema = z.strictObject(jobSettings).partial();
@@ -211,6 +213,7 @@ export const jobSchema = z.strictObject({ source: sourceSchema, drill: drillSche
   objectives: true,
   timeout: true,
   notify: true,
+  verify: true,
 });
 
 export const encryptionSchema = z

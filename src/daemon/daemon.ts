@@ -19,14 +19,14 @@ import { LifeboatError, describeError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { backup } from '../operations/backup.ts';
 import type { Context } from '../operations/context.ts';
-import { prune } from '../operations/prune.ts';
-import { heal } from '../operations/verify.ts';
 import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
 import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
 import { scheduleIntervalMs } from './interval.ts';
 import { removeLeftovers } from '../drills/leftovers.ts';
-import { runDrill } from './drill-runner.ts';
+import { runDrill, type DrillRunnerDeps } from './drill-runner.ts';
+import { runVerify } from './verify-runner.ts';
+import { applyRetention, healSites } from './after-backup.ts';
 import { runLeased } from './leased.ts';
 import { doneSince, drillDoneSince, type SkipCheck } from './skip.ts';
 import { SiteSlots } from './site-slots.ts';
@@ -56,13 +56,13 @@ export class Daemon {
   private readonly o: DaemonOptions;
   private readonly queue: PQueue;
   private readonly tasks: ScheduledTask[] = [];
-  private readonly drillTasks: ScheduledTask[] = [];
+  private readonly otherTasks: ScheduledTask[] = [];
   /** Backups queued or running per job, with the controller that aborts a running one. */
   private readonly active = new Map<string, { ac: AbortController; op: Operation }>();
   /** Restores queued or running. */
   private readonly restores = new Set<AbortController>();
-  /** Drills queued or running per job (a job never drills twice at once). */
-  private readonly drills = new Map<string, { ac: AbortController; op: Operation }>();
+  /** Drills and verifies queued or running, by `kind:job` (never two of a kind for a job at once). */
+  private readonly exclusive = new Map<string, { ac: AbortController; op: Operation }>();
   readonly operations = new Operations();
   private stopping = false;
   private readonly points = new Map<string, Date>();
@@ -93,8 +93,11 @@ export class Daemon {
     for (const [job, state] of states) {
       this.remember(job.name, state);
       this.log.info({ backup_job: job.name, recoveryPoint: state.recoveryPoint?.toISOString() ?? null, snapshots: state.snapshotsBySite, unreachable: state.unreachable }, 'catalog read');
+      if (job.verify) {
+        this.otherTasks.push(schedule(job.verify.schedule, () => this.triggerVerify(job, 'schedule'), { name: `verify:${job.name}`, ...(job.timezone ? { timezone: job.timezone } : {}) }));
+      }
       if (job.drill?.schedule) {
-        this.drillTasks.push(schedule(job.drill.schedule, () => this.triggerDrill(job, 'schedule', {}, Math.floor(Date.now() / 1000) * 1000), { name: `drill:${job.name}`, ...(job.timezone ? { timezone: job.timezone } : {}) }));
+        this.otherTasks.push(schedule(job.drill.schedule, () => this.triggerDrill(job, 'schedule', {}, Math.floor(Date.now() / 1000) * 1000), { name: `drill:${job.name}`, ...(job.timezone ? { timezone: job.timezone } : {}) }));
       }
       if (!job.schedule) continue;
       this.tasks.push(schedule(job.schedule, () => this.trigger(job, 'schedule', 0, doneSince(new Date())), { name: job.name, ...(job.timezone ? { timezone: job.timezone } : {}) }));
@@ -108,49 +111,65 @@ export class Daemon {
         this.trigger(job, `catch-up: newest snapshot is ${Math.round(age / 1000)} s old, older than one interval of its schedule (${interval / 1000} s); a run was missed`, 0, stillOverdue);
       }
     }
-    this.log.info({ jobs: jobs.length, scheduled: this.tasks.length, drills: this.drillTasks.length }, 'daemon started');
+    this.log.info({ jobs: jobs.length, scheduled: this.tasks.length, drills: this.otherTasks.length }, 'daemon started');
     // Scratch targets that a crashed drill left behind; none of ours is running yet.
     void removeLeftovers(jobs)
       .then((removed) => removed.length > 0 && this.log.warn({ removed }, 'removed scratch targets left by interrupted drills'))
       .catch((err: unknown) => this.log.warn({ error: describeError(err) }, 'cannot look for leftovers of interrupted drills'));
   }
 
-  /** Queues a drill of `job` unless one is queued or running; undefined while shutting down. */
-  triggerDrill(job: JobConfig, reason: string, request: { snapshot?: string; site?: string } = {}, slot?: number): Operation | undefined {
+  /** Queues `work` as a `kind` operation of `job` unless one is queued or running; undefined while shutting down. */
+  private queueExclusive(kind: 'drill' | 'verify', job: JobConfig, reason: string, work: (op: Operation, ac: AbortController) => Promise<void>): Operation | undefined {
     if (this.stopping) return undefined;
-    const existing = this.drills.get(job.name);
+    const key = `${kind}:${job.name}`;
+    const existing = this.exclusive.get(key);
     if (existing) {
-      this.log.warn({ backup_job: job.name, reason, operation: existing.op.id }, 'drill trigger coalesced: a drill of the job is already queued or running');
+      this.log.warn({ backup_job: job.name, reason, operation: existing.op.id }, `${kind} trigger coalesced: one is already queued or running`);
       return existing.op;
     }
     const ac = new AbortController();
-    const op = this.operations.create('drill', job.name, reason);
-    this.drills.set(job.name, { ac, op });
-    this.log.info({ backup_job: job.name, reason, operation: op.id }, 'drill queued');
-    const deps = { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations };
+    const op = this.operations.create(kind, job.name, reason);
+    this.exclusive.set(key, { ac, op });
+    this.log.info({ backup_job: job.name, reason, operation: op.id }, `${kind} queued`);
     void this.queue
       .add(async () => {
         if (ac.signal.aborted || this.stopping) return this.operations.finish(op, false, undefined, 'not run: the daemon is shutting down');
-        const r = await runLeased(
-          {
-            sites: await this.ctx.jobSites(job),
-            job: job.name,
-            kind: 'drill',
-            ttlMs: this.o.leaseTtlMs,
-            abort: (why) => ac.abort(new Error(why)),
-            ...(slot === undefined ? {} : { skipIf: () => drillDoneSince(this.ctx, job.name, slot) }),
-          },
-          () => runDrill(deps, job, op, ac.signal, request),
-        ).catch((err: unknown) => ({ ran: false as const, why: `cannot take the drill's lease: ${describeError(err)}` }));
-        if (r.ran) {
-          if (r.value) this.remember(job.name, r.value);
-          return;
-        }
-        this.operations.finish(op, true, { skipped: r.why });
-        this.log.info({ backup_job: job.name, operation: op.id, reason: r.why }, 'drill skipped');
+        await work(op, ac);
       })
-      .finally(() => this.drills.delete(job.name));
+      .finally(() => this.exclusive.delete(key));
     return op;
+  }
+
+  private get deps(): DrillRunnerDeps {
+    return { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations };
+  }
+
+  /** Queues a drill of `job` unless one is queued or running; undefined while shutting down. */
+  triggerDrill(job: JobConfig, reason: string, request: { snapshot?: string; site?: string } = {}, slot?: number): Operation | undefined {
+    return this.queueExclusive('drill', job, reason, async (op, ac) => {
+      const r = await runLeased(
+        {
+          sites: await this.ctx.jobSites(job),
+          job: job.name,
+          kind: 'drill',
+          ttlMs: this.o.leaseTtlMs,
+          abort: (why) => ac.abort(new Error(why)),
+          ...(slot === undefined ? {} : { skipIf: () => drillDoneSince(this.ctx, job.name, slot) }),
+        },
+        () => runDrill(this.deps, job, op, ac.signal, request),
+      ).catch((err: unknown) => ({ ran: false as const, why: `cannot take the drill's lease: ${describeError(err)}` }));
+      if (r.ran) {
+        if (r.value) this.remember(job.name, r.value);
+        return;
+      }
+      this.operations.finish(op, true, { skipped: r.why });
+      this.log.info({ backup_job: job.name, operation: op.id, reason: r.why }, 'drill skipped');
+    });
+  }
+
+  /** Queues a verify of `job` (read-only: no lease) unless one is queued or running. */
+  triggerVerify(job: JobConfig, reason: string): Operation | undefined {
+    return this.queueExclusive('verify', job, reason, (op, ac) => runVerify(this.deps, job, op, ac.signal));
   }
 
   /**
@@ -282,8 +301,8 @@ export class Daemon {
         details: { committed: r.committed, failed: r.failed.map((f) => ({ site: f.site, error: f.error })), seconds },
       });
       if (r.ok) {
-        await this.healSites(job);
-        await this.applyRetention(job);
+        await healSites(this.ctx, this.log, job);
+        await applyRetention(this.ctx, this.log, job);
       }
       return !r.ok && r.failed.some((f) => !f.permanent);
     } catch (err) {
@@ -308,40 +327,16 @@ export class Daemon {
     }
   }
 
-  /** Copies snapshots to sites of the job that lack them (a site that was down catches up). */
-  private async healSites(job: JobConfig): Promise<void> {
-    if (job.sites.length < 2) return;
-    try {
-      const h = await heal(this.ctx, job.name);
-      if (h.copied.length > 0) this.log.info({ backup_job: job.name, copied: h.copied }, 'healed: snapshots copied to sites that lacked them');
-      for (const f of h.failed) this.log.warn({ backup_job: job.name, snapshot: f.snapshotId, site: f.to, error: f.error }, 'heal failed');
-    } catch (err) {
-      this.log.warn({ backup_job: job.name, error: describeError(err) }, 'heal not run');
-    }
-  }
-
-  private async applyRetention(job: JobConfig): Promise<void> {
-    if (!job.retention) return;
-    try {
-      const p = await prune(this.ctx, job.name);
-      const removed = p.sites.reduce((n, s) => n + s.removed.length, 0);
-      if (removed > 0) this.log.info({ backup_job: job.name, removed: Object.fromEntries(p.sites.map((s) => [s.site, s.removed])) }, 'retention applied');
-      for (const s of p.sites) for (const e of s.errors) this.log.warn({ backup_job: job.name, site: s.site, error: e }, 'prune failed');
-    } catch (err) {
-      this.log.warn({ backup_job: job.name, error: describeError(err) }, 'retention not applied');
-    }
-  }
-
   /** Stops scheduling; gives running jobs the grace period, then aborts them. */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const t of this.retryTimers) clearTimeout(t);
-    for (const t of [...this.tasks, ...this.drillTasks]) await t.stop();
+    for (const t of [...this.tasks, ...this.otherTasks]) await t.stop();
     this.queue.clear();
     const idle = this.queue.onIdle();
     const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), this.o.shutdownGraceMs).unref());
     if ((await Promise.race([idle.then(() => 'idle' as const), grace])) === 'grace') {
-      this.log.warn({ running: [...this.active.keys()], drills: [...this.drills.keys()] }, 'shutdown grace period over: aborting running jobs');
+      this.log.warn({ running: [...this.active.keys()], others: [...this.exclusive.keys()] }, 'shutdown grace period over: aborting running jobs');
       this.abortAll();
       await idle;
     }
@@ -352,7 +347,7 @@ export class Daemon {
   abortAll(): void {
     for (const { ac } of this.active.values()) ac.abort(new Error('shutdown'));
     for (const ac of this.restores) ac.abort(new Error('shutdown'));
-    for (const { ac } of this.drills.values()) ac.abort(new Error('shutdown'));
+    for (const { ac } of this.exclusive.values()) ac.abort(new Error('shutdown'));
   }
 
   private remember(job: string, st: JobState): void {
@@ -377,6 +372,6 @@ export class Daemon {
 
   /** When the job's drill schedule fires next, if it has one. */
   nextDrill(job: string): Date | undefined {
-    return this.drillTasks.find((t) => t.name === `drill:${job}`)?.getNextRun() ?? undefined;
+    return this.otherTasks.find((t) => t.name === `drill:${job}`)?.getNextRun() ?? undefined;
   }
 }

@@ -9,7 +9,7 @@ export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
 
 export interface Operation {
   readonly id: string;
-  readonly kind: 'backup' | 'restore' | 'drill';
+  readonly kind: 'backup' | 'restore' | 'drill' | 'verify';
   readonly job: string;
   readonly reason: string;
   state: OperationState;

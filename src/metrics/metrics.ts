@@ -114,6 +114,18 @@ export class Metrics {
     labelNames: ['backup_job', 'site'] as const,
     registers: [this.registry],
   });
+  readonly verifyLastRun = new Gauge({
+    name: 'lifeboat_verify_last_run_timestamp_seconds',
+    help: 'Completion time of the last scheduled verify of the job.',
+    labelNames: ['backup_job'] as const,
+    registers: [this.registry],
+  });
+  readonly verifyDamaged = new Gauge({
+    name: 'lifeboat_verify_damaged_copies',
+    help: 'Snapshot copies on the site that the last verify found damaged (0 when all are good).',
+    labelNames: ['backup_job', 'site'] as const,
+    registers: [this.registry],
+  });
   readonly notifications = new Counter({
     name: 'lifeboat_notifications_total',
     help: 'Notifications (ping URLs, webhooks) by outcome: delivered, or failed after every retry.',

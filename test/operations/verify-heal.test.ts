@@ -106,3 +106,28 @@ describe('heal in the daemon', () => {
     c.close();
   });
 });
+
+describe('verify in the daemon', () => {
+  it('runs on its schedule and exports the damaged copies per site', async () => {
+    const c = await ws.context(
+      `sites:\n  a: { type: fs, path: ./v-a }\n  b: { type: fs, path: ./v-b }\ndefaults:\n  verify: { schedule: "*/1 * * * * *" }\njobs:\n  checked:\n    source: { type: command, dump: [echo, hi] }\n    schedule: "0 0 1 1 *"\n`,
+    );
+    expect(c.job('checked').verify).toEqual({ schedule: '*/1 * * * * *', deep: false });
+    const r = await backup(c, 'checked');
+    const dir = join(ws.dir, 'v-b', 'jobs', 'checked', 'snapshots', r.snapshotId!);
+    const payload = join(dir, (await readdir(dir)).find((n) => n.startsWith('payload'))!);
+    const bytes = await readFile(payload);
+    bytes[10]! ^= 1;
+    await writeFile(payload, bytes);
+    const metrics = new Metrics();
+    const daemon = new Daemon(c, metrics, pino({ level: 'silent' }), { concurrency: 1, shutdownGraceMs: 1000, retries: 0, retryDelayMs: 1000, leaseTtlMs: 60_000 });
+    await daemon.start();
+    const value = async (name: string, site?: string): Promise<number | undefined> =>
+      (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.backup_job === 'checked' && (site === undefined || v.labels.site === site))?.value;
+    await expect.poll(() => value('lifeboat_verify_last_run_timestamp_seconds'), { timeout: 10_000 }).toBeGreaterThan(0);
+    await daemon.stop();
+    expect(await value('lifeboat_verify_damaged_copies', 'a')).toBe(0);
+    expect(await value('lifeboat_verify_damaged_copies', 'b')).toBe(1);
+    c.close();
+  });
+});
