@@ -110,7 +110,7 @@ describe('fault injection', () => {
   it('latency and a bandwidth cap: slower, still whole', async () => {
     proxy.set({ kind: 'slow', latencyMs: 20, bytesPerSecond: 8 << 20 });
     const r = await run();
-    expect(r.committed).toEqual(['a', 'b']);
+    expect(r.committed, JSON.stringify(r.failed)).toEqual(['a', 'b']);
     const target = join(ws.dir, 'restored-slow');
     const rr = await restore(ctx, 'data', { snapshot: r.snapshotId!, site: 'b', target });
     expect(rr.site).toBe('b');
@@ -183,6 +183,22 @@ describe('fault injection', () => {
     await expect(restore(missing, 'data', { snapshot: 'latest', target: join(ws.dir, 'restored-no-id') })).rejects.toThrow(/no-such-identity\.txt/);
     missing.close();
     ledger.push({ fault: 'wrong identity; missing identity file', outcome: 'refused before writing, naming the identity problem' });
+  }, 60_000);
+
+  it('a clock three hours off (SigV4 requests out of the allowed window): the SDK corrects for it and the run commits', async () => {
+    const faketime = await execFileP('sh', ['-c', 'command -v faketime']).then(() => true, () => false);
+    if (!faketime) {
+      ledger.push({ fault: 'clock skew', outcome: 'skipped: faketime is not installed (Debian package faketime)' });
+      return;
+    }
+    const before = new Set((await listSnapshots(ctx, 'data')).snapshots.map((s) => s.id));
+    const r = await execFileP('faketime', ['-f', '+3h', process.execPath, bin, 'backup', 'data', '--json', '-c', join(ws.dir, 'lifeboat.yaml')], { env: childEnv });
+    const report = JSON.parse(r.stdout) as { ok: boolean; committed: string[]; snapshotId: string };
+    expect(report).toMatchObject({ ok: true, committed: ['a', 'b'] });
+    committed.add(report.snapshotId);
+    expect(before.has(report.snapshotId)).toBe(false);
+    await restore(ctx, 'data', { snapshot: report.snapshotId, site: 'b', target: join(ws.dir, 'restored-skew') });
+    ledger.push({ fault: 'clock 3 h ahead of the S3 site', outcome: 'committed on both (the SDK corrects its clock offset from the refusal); restore from b whole' });
   }, 60_000);
 
   it('an fs site on a filesystem that fills up: a permanent failure named with its cause; a commits elsewhere', async () => {

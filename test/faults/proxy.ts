@@ -33,8 +33,9 @@ export class FaultProxy {
   set(mode: FaultMode): void {
     this.mode = mode;
     this.upstreamBytes = 0;
-    // New rules apply to new connections too: drop the pooled ones.
-    for (const s of this.sockets) s.destroy();
+    // Open connections follow the new mode chunk by chunk, except into a blackhole: drop them, so
+    // that the next request meets it.
+    if (mode.kind === 'blackhole') for (const s of this.sockets) s.destroy();
   }
 
   /** Delays the first bytes of a connection by the latency, then paces it to the bandwidth cap. */
@@ -60,9 +61,9 @@ export class FaultProxy {
       const upstream = connect(this.target.port, this.target.host);
       this.sockets.add(upstream);
       upstream.on('close', () => this.sockets.delete(upstream));
+      // Ends travel through the pipes below (after delayed data); errors cut both sides at once.
       upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      client.on('error', () => upstream.destroy());
       const counter = new Transform({
         transform: (chunk: Buffer, _e, cb) => {
           this.upstreamBytes += chunk.length;
