@@ -1,5 +1,9 @@
-/** `lifeboat config check`: validate a config file; exit 0 with a summary, or 2 with every error. */
+/**
+ * `lifeboat config check`: validate a config file; exit 0 with a summary, or 2 with every error.
+ * `lifeboat config schema`: print the JSON Schema of the file (for editors; config/schema.json).
+ */
 import type { Command } from 'commander';
+import { configJsonSchema } from '../../config/json-schema.ts';
 import { load } from '../config-path.ts';
 import type { Out } from '../output.ts';
 
@@ -16,6 +20,15 @@ export function register(program: Command, run: (fn: (out: Out) => Promise<numbe
         const jobs = [...cfg.jobs.keys()];
         const summary = `${cfg.file}: OK — ${cfg.sites.size} site(s), ${jobs.length} job(s) (${jobs.join(', ')}), ${cfg.encryption.recipients.length} recipient(s)`;
         out.result(summary, { ok: true, file: cfg.file, sites: [...cfg.sites.keys()], jobs });
+        return 0;
+      }),
+    );
+  config
+    .command('schema')
+    .description('print the JSON Schema of the config file (for YAML editors)')
+    .action(() =>
+      run(async () => {
+        process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
         return 0;
       }),
     );

@@ -1,0 +1,23 @@
+// config/schema.json is the JSON Schema of lifeboat.yaml for editors: current with the code, and
+// it accepts the example config and rejects an unknown key.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configJsonSchema } from '../../src/config/json-schema.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('config/schema.json', () => {
+  it('is what `lifeboat config schema` prints (regenerate: npm run schema)', async () => {
+    expect(JSON.parse(await readFile(join(root, 'config', 'schema.json'), 'utf8'))).toEqual(configJsonSchema());
+  });
+
+  it('accepts the example config and rejects a misspelt key', async () => {
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(configJsonSchema());
+    const example = parse(await readFile(join(root, 'config', 'lifeboat.example.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...example, deamon: {} })).toBe(false);
+  });
+});
