@@ -265,6 +265,10 @@ export class Daemon {
     if (r.ran) return r.value;
     this.operations.finish(op, true, { skipped: r.why });
     this.log.info({ backup_job: job.name, operation: op.id, reason: r.why }, 'backup skipped');
+    // Another daemon ran (or runs) it: read what it committed, so that these metrics keep up too.
+    await readJobState(this.ctx, job, this.metrics, false)
+      .then((st) => this.remember(job.name, st))
+      .catch(() => undefined);
     return false;
   }
 
