@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configJsonSchema } from '../../src/config/json-schema.ts';
+import { configJsonSchema, configReference } from '../../src/config/json-schema.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -19,5 +19,14 @@ describe('config/schema.json', () => {
     const example = parse(await readFile(join(root, 'config', 'lifeboat.example.yaml'), 'utf8')) as Record<string, unknown>;
     expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...example, deamon: {} })).toBe(false);
+  });
+});
+
+describe('the configuration reference in README.md', () => {
+  it('is what `lifeboat config reference` prints', async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const block = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(readme)?.[1];
+    expect(block, 'README.md lacks the reference block').toBeDefined();
+    expect(block).toBe(configReference());
   });
 });

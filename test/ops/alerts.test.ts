@@ -43,3 +43,11 @@ describe('alert rules', () => {
     }
   });
 });
+
+describe('metrics reference', () => {
+  it('README.md lists every metric Lifeboat exports', async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const names = (await new Metrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('lifeboat_'));
+    for (const n of names) expect(readme, n).toContain(`| \`${n}\` |`);
+  });
+});

@@ -1,9 +1,10 @@
 /**
  * `lifeboat config check`: validate a config file; exit 0 with a summary, or 2 with every error.
  * `lifeboat config schema`: print the JSON Schema of the file (for editors; config/schema.json).
+ * `lifeboat config reference`: print every key with its type and default (README's reference).
  */
 import type { Command } from 'commander';
-import { configJsonSchema } from '../../config/json-schema.ts';
+import { configJsonSchema, configReference } from '../../config/json-schema.ts';
 import { load } from '../config-path.ts';
 import type { Out } from '../output.ts';
 
@@ -20,6 +21,15 @@ export function register(program: Command, run: (fn: (out: Out) => Promise<numbe
         const jobs = [...cfg.jobs.keys()];
         const summary = `${cfg.file}: OK — ${cfg.sites.size} site(s), ${jobs.length} job(s) (${jobs.join(', ')}), ${cfg.encryption.recipients.length} recipient(s)`;
         out.result(summary, { ok: true, file: cfg.file, sites: [...cfg.sites.keys()], jobs });
+        return 0;
+      }),
+    );
+  config
+    .command('reference')
+    .description('print the configuration reference (every key, its type and default) as Markdown')
+    .action(() =>
+      run(async () => {
+        process.stdout.write(`${configReference()}\n`);
         return 0;
       }),
     );
