@@ -1,5 +1,6 @@
 // Fault injection (`npm run test:faults`, also part of `npm test`). Each fault states and checks its
-// expected outcome: what is committed, what the user is told, and that the next run succeeds. At
+// expected outcome: what is committed, what the user is told, what the metrics say, and that the
+// next run succeeds. Backups run through the daemon (in process), as they would in production. At
 // the end, every committed snapshot is read back in full (decrypted and decompressed): the summary
 // counts faults injected, silent corruptions and committed snapshots lost — both must be 0.
 import { spawn } from 'node:child_process';
@@ -7,6 +8,10 @@ import { once } from 'node:events';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import type { Operation } from '../../src/daemon/operations.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
 import { backup } from '../../src/operations/backup.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { Context } from '../../src/operations/context.ts';
@@ -26,13 +31,39 @@ let ws: Workspace;
 let ctx: Context;
 let proxy: FaultProxy;
 let bucket: string;
+let daemon: Daemon;
+let metrics: Metrics;
 const childEnv = { ...process.env, LB_F_KEY: env.accessKeyId, LB_F_SECRET: env.secretAccessKey };
 
-/** A backup of the test job, remembering what it committed for the final check. */
-async function run(): Promise<Awaited<ReturnType<typeof backup>>> {
-  const r = await backup(ctx, 'data');
+interface RunResult {
+  ok: boolean;
+  snapshotId?: string;
+  committed: string[];
+  failed: { site: string; error: string; permanent: boolean }[];
+}
+
+/** A backup of the test job run by the daemon (metrics, heal and retention included), remembering what it committed. */
+let lastOp: Operation | undefined;
+async function run(): Promise<RunResult> {
+  // The previous run may still be healing and pruning after its operation ended: until it is done,
+  // a trigger is coalesced with it.
+  let op = daemon.trigger(ctx.job('data'), 'fault test')!;
+  while (op === lastOp) {
+    await new Promise((r) => setTimeout(r, 50));
+    op = daemon.trigger(ctx.job('data'), 'fault test')!;
+  }
+  lastOp = op;
+  while (op.state === 'queued' || op.state === 'running') await new Promise((r) => setTimeout(r, 50));
+  const result = (op.result ?? { committed: [], failed: [] }) as Omit<RunResult, 'ok'>;
+  const r = { ...result, ok: op.state === 'succeeded' };
   if (r.snapshotId && r.ok) committed.add(r.snapshotId);
   return r;
+}
+
+/** A sample of the daemon's metrics, by name and labels. */
+async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
+  const m = await metrics.registry.getSingleMetric(name)!.get();
+  return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
 }
 
 beforeAll(async () => {
@@ -50,6 +81,8 @@ jobs:
     minSites: 1
 `;
   ctx = await ws.context(yaml, childEnv);
+  metrics = new Metrics();
+  daemon = new Daemon(ctx, metrics, pino({ level: 'silent' }), { concurrency: 1, shutdownGraceMs: 5000, retries: 0, retryDelayMs: 1000, leaseTtlMs: 60_000 });
 }, 60_000);
 
 afterAll(async () => {
@@ -68,6 +101,7 @@ afterAll(async () => {
   console.log(
     ['', 'Fault injection summary', '', '| fault | outcome |', '|---|---|', ...rows, '', `faults injected: ${ledger.length}; silent corruptions: ${corrupt}; committed snapshots lost: ${lost}`].join('\n'),
   );
+  await daemon?.stop();
   ctx?.close();
   await proxy?.stop();
   await dropBucket(env.endpoints[0]!, bucket).catch(() => {});
@@ -89,11 +123,18 @@ describe('fault injection', () => {
     expect(r.committed).toEqual(['a']);
     expect(r.failed[0]).toMatchObject({ site: 'b', permanent: false });
     expect((await listKeys(env.endpoints[0]!, bucket)).filter((k) => k.includes(r.snapshotId!))).toEqual([]);
+    expect(await metric('lifeboat_site_up', { site: 'b' })).toBe(0);
+    expect(await metric('lifeboat_site_errors_total', { site: 'b', operation: 'backup' })).toBeGreaterThanOrEqual(1);
+    const successes = (await metric('lifeboat_backup_runs_total', { backup_job: 'data', outcome: 'success' })) ?? 0;
     proxy.set({ kind: 'pass' });
     const next = await run();
     expect(next.committed).toEqual(['a', 'b']);
+    expect(await metric('lifeboat_site_up', { site: 'b' })).toBe(1);
+    expect(await metric('lifeboat_backup_runs_total', { backup_job: 'data', outcome: 'success' })).toBe(successes + 1);
+    // The daemon healed b: the snapshot it missed is there now.
+    expect((await listKeys(env.endpoints[0]!, bucket)).some((k) => k.includes(`${r.snapshotId!}/manifest.json`))).toBe(true);
     expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBe(0);
-    ledger.push({ fault: 'TCP reset after 6 MiB on site b', outcome: 'committed on a only, b named as a passing failure, no object or part left on b; next run committed on both' });
+    ledger.push({ fault: 'TCP reset after 6 MiB on site b', outcome: 'committed on a only, b named as a passing failure, no object or part left on b, site_up{b}=0 and site_errors_total{b} up; next run committed on both, site_up{b}=1, and healed the missed snapshot onto b' });
   }, 120_000);
 
   it('a blackholed gateway: the request times out, the run ends in bounded time and says which site', async () => {
@@ -103,8 +144,9 @@ describe('fault injection', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(r.committed).toEqual(['a']);
     expect(r.failed[0]!.site).toBe('b');
+    expect(await metric('lifeboat_site_up', { site: 'b' })).toBe(0);
     proxy.set({ kind: 'pass' });
-    ledger.push({ fault: 'site b accepts connections and never answers', outcome: `committed on a after ${Math.round((Date.now() - started) / 1000)} s, b named; nothing on b` });
+    ledger.push({ fault: 'site b accepts connections and never answers', outcome: `committed on a after ${Math.round((Date.now() - started) / 1000)} s, b named, site_up{b}=0; nothing on b` });
   }, 90_000);
 
   it('latency and a bandwidth cap: slower, still whole', async () => {
@@ -165,6 +207,40 @@ describe('fault injection', () => {
     expect(v.checked.find((c) => c.snapshotId === id)).toMatchObject({ ok: false });
     await writeFile(payload, bytes);
     ledger.push({ fault: 'payload on site a truncated by 1,000 bytes', outcome: 'restore fell back to b naming a; verify named the copy' });
+  }, 60_000);
+
+  it('a bit flipped in a manifest on site a: that copy is damaged, never listed from a; restore uses b', async () => {
+    const id = [...committed].at(-1)!;
+    const file = join(ws.dir, 'site-a', 'jobs', 'data', 'snapshots', id, 'manifest.json');
+    const original = await readFile(file);
+    const flipped = Buffer.from(original);
+    const at = flipped.indexOf('"plaintext"') + 30;
+    flipped[at]! ^= 0x01;
+    await writeFile(file, flipped);
+    const list = await listSnapshots(ctx, 'data');
+    const listing = list.listings.find((l) => l.site === 'a')!;
+    const stillOnA = listing.snapshots.some((x) => x.manifest.snapshotId === id);
+    // A flip inside a value may still parse (a changed hash or size): then the payload check fails.
+    const rr = await restore(ctx, 'data', { snapshot: id, target: join(ws.dir, 'restored-manifest-flip') });
+    if (stillOnA) expect(rr.site).toBe('b');
+    else expect(listing.damaged.map((d) => d.id)).toContain(id);
+    const v = await verify(ctx, 'data', { site: 'a' });
+    expect(v.checked.find((c) => c.snapshotId === id)).toMatchObject({ ok: false });
+    await writeFile(file, original);
+    ledger.push({ fault: 'one bit flipped in a manifest on site a', outcome: 'the copy on a counts as damaged (unparseable, or its payload no longer matches); restore came from b; verify named it' });
+  }, 60_000);
+
+  it('a wrong S3 secret for site b: a permanent failure naming the site, never the secret; a commits', async () => {
+    const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8')).replace('${env:LB_F_SECRET}', '${env:LB_F_WRONG}');
+    const wrong = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: { ...childEnv, LB_F_WRONG: 'wrong-secret-Kq83' } }));
+    const r = await backup(wrong, 'data');
+    if (r.ok && r.snapshotId) committed.add(r.snapshotId);
+    expect(r.committed).toEqual(['a']);
+    expect(r.failed[0]).toMatchObject({ site: 'b', permanent: true });
+    expect(r.failed[0]!.error).toMatch(/site "b"/);
+    expect(JSON.stringify(r)).not.toContain('wrong-secret-Kq83');
+    wrong.close();
+    ledger.push({ fault: 'wrong S3 secret for site b', outcome: 'committed on a; b failed as permanent (not retried) with a message naming the site, not the secret' });
   }, 60_000);
 
   it('a missing and a wrong identity: the restore refuses at once, writes nothing, and says what to fix', async () => {
