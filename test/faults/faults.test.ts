@@ -24,6 +24,7 @@ import { execFileP } from '../helpers/streams.ts';
 import { FaultProxy } from './proxy.ts';
 
 const env = s3Env();
+const PGUSER = process.env.LIFEBOAT_TEST_PGUSER ?? 'postgres';
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
 const ledger: { fault: string; outcome: string }[] = [];
 const committed = new Set<string>();
@@ -242,6 +243,44 @@ describe('fault injection', () => {
     wrong.close();
     ledger.push({ fault: 'wrong S3 secret for site b', outcome: 'committed on a; b failed as permanent (not retried) with a message naming the site, not the secret' });
   }, 60_000);
+
+  it('pg_dump killed mid-dump: nothing committed anywhere, the error says how it died; the next run commits', async () => {
+    const db = `lifeboat_fault_${process.pid}`;
+    const psql = (sql: string, d = 'postgres'): Promise<unknown> => execFileP('psql', ['-X', '-q', '-h', '127.0.0.1', '-U', PGUSER, '-d', d, '-c', sql]);
+    await psql(`CREATE DATABASE ${db}`);
+    try {
+      await psql("CREATE TABLE big AS SELECT g, md5(g::text) || repeat('x', 200) AS t FROM generate_series(1, 1500000) g", db);
+      const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8')).replace(/jobs:[\s\S]*$/, `jobs:\n  pg:\n    source: { type: postgres, url: "postgres://${PGUSER}@127.0.0.1:5432/${db}" }\n`);
+      const pg = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: childEnv }));
+      // Kill this process's own pg_dump child once it is streaming (other tests may run pg_dump too).
+      const killer = (async () => {
+        for (let i = 0; i < 400; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          const pids = (await execFileP('pgrep', ['-P', String(process.pid), '-x', 'pg_dump']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+          // The dump itself, not the `pg_dump --version` that precedes it.
+          const dumping = [];
+          for (const pid of pids) if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes('--format=custom')) dumping.push(Number(pid));
+          if (dumping.length > 0) {
+            for (const pid of dumping) process.kill(pid, 'SIGKILL');
+            return true;
+          }
+        }
+        return false;
+      })();
+      const err = await backup(pg, 'pg').catch((e: Error) => e);
+      expect(await killer).toBe(true);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/pg_dump .*(killed by SIGKILL|exited)/);
+      expect((await listSnapshots(pg, 'pg')).snapshots).toEqual([]);
+      expect((await listKeys(env.endpoints[0]!, bucket)).filter((k) => k.includes('/jobs/pg/'))).toEqual([]);
+      const again = await backup(pg, 'pg');
+      expect(again.committed).toEqual(['a', 'b']);
+      pg.close();
+    } finally {
+      await psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
+    }
+    ledger.push({ fault: 'pg_dump SIGKILLed mid-dump', outcome: 'nothing committed on either site, the error says pg_dump was killed; the next run committed on both' });
+  }, 120_000);
 
   it('a missing and a wrong identity: the restore refuses at once, writes nothing, and says what to fix', async () => {
     const other = await workspace();
