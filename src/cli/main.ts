@@ -6,16 +6,31 @@
 import { Command, CommanderError } from 'commander';
 import { LifeboatError, type ErrorCode } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import * as backupCmd from './commands/backup.ts';
-import * as configCmd from './commands/config-check.ts';
-import * as daemonCmd from './commands/daemon.ts';
-import * as drillCmd from './commands/drill.ts';
-import * as keygenCmd from './commands/keygen.ts';
-import * as pruneCmd from './commands/prune.ts';
-import * as restoreCmd from './commands/restore.ts';
-import * as snapshotsCmd from './commands/snapshots.ts';
-import * as verifyCmd from './commands/verify.ts';
 import { createOut, type Out } from './output.ts';
+
+type Run = (fn: (out: Out, signal: AbortSignal) => Promise<number>) => Promise<void>;
+interface CommandModule {
+  register(program: Command, run: Run): void;
+}
+
+/**
+ * Command modules by the command names they register, loaded on demand: a `lifeboat backup` should
+ * not pay for loading the daemon, the HTTP API and the metrics (start-up time is part of every
+ * backup's wall time). Help and unknown commands load them all.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  daemon: () => import('./commands/daemon.ts'),
+  backup: () => import('./commands/backup.ts'),
+  snapshots: () => import('./commands/snapshots.ts'),
+  restore: () => import('./commands/restore.ts'),
+  drill: () => import('./commands/drill.ts'),
+  drills: () => import('./commands/drill.ts'),
+  verify: () => import('./commands/verify.ts'),
+  heal: () => import('./commands/verify.ts'),
+  prune: () => import('./commands/prune.ts'),
+  keygen: () => import('./commands/keygen.ts'),
+  config: () => import('./commands/config-check.ts'),
+};
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID']);
 
@@ -56,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
-  for (const cmd of [daemonCmd, backupCmd, snapshotsCmd, restoreCmd, drillCmd, verifyCmd, pruneCmd, keygenCmd, configCmd]) cmd.register(program, run);
+  const only = argv[0] === undefined ? undefined : COMMANDS[argv[0]];
+  const modules = only ? [await only()] : [...new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))];
+  for (const m of modules) m.register(program, run);
 
   if (argv.length === 0) {
     program.outputHelp();

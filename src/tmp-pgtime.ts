@@ -1,0 +1,10 @@
+import { loadConfig } from './config/load.ts';
+import { Context } from './operations/context.ts';
+import { backup } from './operations/backup.ts';
+const t0 = performance.now();
+const ctx = new Context(await loadConfig('/tmp/pgprof/l.yaml'));
+let first = 0;
+const r = await backup(ctx, 'pg', { onProgress: (p) => { if (!first && p.sourceBytes > 0) first = performance.now(); } });
+const t1 = performance.now();
+console.log({ startup: Math.round(t0), firstByteMs: Math.round(first - t0), totalMs: Math.round(t1 - t0), dumpSeconds: r.manifest?.timings.dumpSeconds });
+ctx.close();
