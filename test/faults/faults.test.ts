@@ -4,6 +4,7 @@
 // the end, every committed snapshot is read back in full (decrypted and decompressed): the summary
 // counts faults injected, silent corruptions and committed snapshots lost — both must be 0.
 import { spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { verify } from '../../src/operations/verify.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 import { createBucket, dropBucket, incompleteUploads, listKeys, s3Env } from '../helpers/s3.ts';
 import { execFileP } from '../helpers/streams.ts';
+import { CephCluster } from '../helpers/ceph.ts';
 import { FaultProxy } from './proxy.ts';
 
 const env = s3Env();
@@ -281,6 +283,53 @@ describe('fault injection', () => {
     }
     ledger.push({ fault: 'pg_dump SIGKILLed mid-dump', outcome: 'nothing committed on either site, the error says pg_dump was killed; the next run committed on both' });
   }, 120_000);
+
+  it('a gateway killed mid-upload: no manifest there, the other site commits, the next run clears the multipart upload', async (t) => {
+    const cephDir = env.cephDir;
+    if (!cephDir) {
+      ledger.push({ fault: 'gateway killed mid-upload', outcome: 'skipped: the S3 store is not a Ceph cluster this run started' });
+      return t.skip();
+    }
+    const cluster = CephCluster.attach(cephDir);
+    const doomedBucket: { endpoint?: string; name?: string } = {};
+    try {
+      const gw = await cluster.addGateway();
+      doomedBucket.endpoint = gw.endpoint;
+      doomedBucket.name = await createBucket(gw.endpoint);
+      const big = join(ws.dir, 'big');
+      await mkdir(big, { recursive: true });
+      // Incompressible data, so that the upload takes long enough to be interrupted.
+      for (let i = 0; i < 6; i++) await writeFile(join(big, `blob-${i}`), randomFillSync(Buffer.alloc(16 << 20)));
+      const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8'))
+        .replace(/\njobs:[\s\S]*$/, `\n  doomed: { type: s3, endpoint: "${gw.endpoint}", bucket: ${doomedBucket.name}, prefix: lb, forcePathStyle: true, accessKeyId: "\${env:LB_F_KEY}", secretAccessKey: "\${env:LB_F_SECRET}" }\njobs:\n  big:\n    source: { type: files, paths: [./big] }\n    sites: [a, doomed]\n    minSites: 1\n`);
+      const c = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: childEnv }));
+      let killed = false;
+      const r = await backup(c, 'big', {
+        onProgress: (p) => {
+          if (!killed && p.storedBytes > 24 << 20) {
+            killed = true;
+            cluster.killGateway(gw.name);
+          }
+        },
+      });
+      expect(killed).toBe(true);
+      expect(r.committed).toEqual(['a']);
+      expect(r.failed[0]?.site).toBe('doomed');
+      c.close();
+      await cluster.startGateway(gw.name);
+      expect((await listKeys(gw.endpoint, doomedBucket.name)).filter((k) => k.endsWith('manifest.json'))).toEqual([]);
+      const again = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: childEnv }));
+      const r2 = await backup(again, 'big');
+      expect(r2.committed).toEqual(['a', 'doomed']);
+      expect(await incompleteUploads(gw.endpoint, doomedBucket.name)).toBe(0);
+      again.close();
+      await rm(big, { recursive: true, force: true });
+    } finally {
+      if (doomedBucket.endpoint && doomedBucket.name) await dropBucket(doomedBucket.endpoint, doomedBucket.name).catch(() => {});
+      await cluster.stop();
+    }
+    ledger.push({ fault: 'a gateway SIGKILLed after 24 MiB of a 96 MiB upload', outcome: 'committed on a, the other site named; no manifest there; the next run cleared the multipart upload and committed on both' });
+  }, 180_000);
 
   it('a missing and a wrong identity: the restore refuses at once, writes nothing, and says what to fix', async () => {
     const other = await workspace();
