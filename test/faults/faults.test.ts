@@ -134,8 +134,8 @@ describe('fault injection', () => {
     expect(next.committed).toEqual(['a', 'b']);
     expect(await metric('lifeboat_site_up', { site: 'b' })).toBe(1);
     expect(await metric('lifeboat_backup_runs_total', { backup_job: 'data', outcome: 'success' })).toBe(successes + 1);
-    // The daemon healed b: the snapshot it missed is there now.
-    expect((await listKeys(env.endpoints[0]!, bucket)).some((k) => k.includes(`${r.snapshotId!}/manifest.json`))).toBe(true);
+    // The daemon heals b after that run (its operation ends first): the snapshot b missed arrives.
+    await expect.poll(async () => (await listKeys(env.endpoints[0]!, bucket)).some((k) => k.includes(`${r.snapshotId!}/manifest.json`)), { timeout: 30_000 }).toBe(true);
     expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBe(0);
     ledger.push({ fault: 'TCP reset after 6 MiB on site b', outcome: 'committed on a only, b named as a passing failure, no object or part left on b, site_up{b}=0 and site_errors_total{b} up; next run committed on both, site_up{b}=1, and healed the missed snapshot onto b' });
   }, 120_000);
