@@ -200,6 +200,11 @@ export class Daemon {
     return op;
   }
 
+  /** Whether a backup of `job` is queued or running, or still healing and pruning after its run. */
+  busy(job: string): boolean {
+    return this.active.has(job);
+  }
+
   /** Retries a backup that failed for a passing reason, with backoff; permanent failures are not retried. */
   private scheduleRetry(job: JobConfig, attempt: number): void {
     if (this.stopping) return;

@@ -13,12 +13,11 @@ import pino from 'pino';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import type { Operation } from '../../src/daemon/operations.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { backup } from '../../src/operations/backup.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { Context } from '../../src/operations/context.ts';
 import { restore } from '../../src/operations/restore.ts';
 import { listSnapshots } from '../../src/operations/snapshots.ts';
-import { verify } from '../../src/operations/verify.ts';
+import { heal, verify } from '../../src/operations/verify.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 import { createBucket, dropBucket, incompleteUploads, listKeys, s3Env } from '../helpers/s3.ts';
 import { execFileP } from '../helpers/streams.ts';
@@ -29,6 +28,7 @@ const env = s3Env();
 const PGUSER = process.env.LIFEBOAT_TEST_PGUSER ?? 'postgres';
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
 const ledger: { fault: string; outcome: string }[] = [];
+/** Snapshots of the `data` job committed on some site (the summary checks that each is still there). */
 const committed = new Set<string>();
 let ws: Workspace;
 let ctx: Context;
@@ -40,34 +40,48 @@ const childEnv = { ...process.env, LB_F_KEY: env.accessKeyId, LB_F_SECRET: env.s
 
 interface RunResult {
   ok: boolean;
+  error?: string;
   snapshotId?: string;
   committed: string[];
   failed: { site: string; error: string; permanent: boolean }[];
 }
 
-/** A backup of the test job run by the daemon (metrics, heal and retention included), remembering what it committed. */
-let lastOp: Operation | undefined;
-async function run(): Promise<RunResult> {
-  // The previous run may still be healing and pruning after its operation ended: until it is done,
-  // a trigger is coalesced with it.
-  let op = daemon.trigger(ctx.job('data'), 'fault test')!;
-  while (op === lastOp) {
-    await new Promise((r) => setTimeout(r, 50));
-    op = daemon.trigger(ctx.job('data'), 'fault test')!;
+/**
+ * A backup run by a daemon, remembering what it committed. Resolves once the daemon is done with it,
+ * heal and retention after the run included.
+ */
+async function run(d: Daemon = daemon, c: Context = ctx, job = 'data', onTick?: (op: Operation) => void): Promise<RunResult> {
+  const op = d.trigger(c.job(job), 'fault test')!;
+  while (d.busy(job)) {
+    onTick?.(op);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  lastOp = op;
-  while (op.state === 'queued' || op.state === 'running') await new Promise((r) => setTimeout(r, 50));
   const result = (op.result ?? { committed: [], failed: [] }) as Omit<RunResult, 'ok'>;
-  const r = { ...result, ok: op.state === 'succeeded' };
-  if (r.snapshotId && r.ok) committed.add(r.snapshotId);
+  const r: RunResult = { ...result, ok: op.state === 'succeeded', ...(op.error ? { error: op.error } : {}) };
+  if (r.snapshotId && r.ok && job === 'data') committed.add(r.snapshotId);
   return r;
 }
 
-/** A sample of the daemon's metrics, by name and labels. */
-async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
-  const m = await metrics.registry.getSingleMetric(name)!.get();
+/** A sample of a daemon's metrics, by name and labels. */
+async function metric(name: string, labels: Record<string, string>, from: Metrics = metrics): Promise<number | undefined> {
+  const m = await from.registry.getSingleMetric(name)!.get();
   return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
 }
+
+/** A second daemon (own metrics) on another config, for faults that need a different config. */
+function sideDaemon(c: Context): { d: Daemon; m: Metrics } {
+  const m = new Metrics();
+  return { d: new Daemon(c, m, pino({ level: 'silent' }), { concurrency: 1, shutdownGraceMs: 5000, retries: 0, retryDelayMs: 1000, leaseTtlMs: 60_000 }), m };
+}
+
+/** The daemon's verify of the test job (as its schedule would run it); resolves when it ends. */
+async function daemonVerify(): Promise<Operation> {
+  const op = daemon.triggerVerify(ctx.job('data'), 'fault test')!;
+  while (op.state === 'queued' || op.state === 'running') await new Promise((r) => setTimeout(r, 50));
+  return op;
+}
+
+const successes = async (from: Metrics = metrics, job = 'data'): Promise<number> => (await metric('lifeboat_backup_runs_total', { backup_job: job, outcome: 'success' }, from)) ?? 0;
 
 beforeAll(async () => {
   ws = await workspace();
@@ -134,8 +148,8 @@ describe('fault injection', () => {
     expect(next.committed).toEqual(['a', 'b']);
     expect(await metric('lifeboat_site_up', { site: 'b' })).toBe(1);
     expect(await metric('lifeboat_backup_runs_total', { backup_job: 'data', outcome: 'success' })).toBe(successes + 1);
-    // The daemon heals b after that run (its operation ends first): the snapshot b missed arrives.
-    await expect.poll(async () => (await listKeys(env.endpoints[0]!, bucket)).some((k) => k.includes(`${r.snapshotId!}/manifest.json`)), { timeout: 30_000 }).toBe(true);
+    // The daemon heals b after that run: the snapshot b missed arrives.
+    expect((await listKeys(env.endpoints[0]!, bucket)).some((k) => k.includes(`${r.snapshotId!}/manifest.json`))).toBe(true);
     expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBe(0);
     ledger.push({ fault: 'TCP reset after 6 MiB on site b', outcome: 'committed on a only, b named as a passing failure, no object or part left on b, site_up{b}=0 and site_errors_total{b} up; next run committed on both, site_up{b}=1, and healed the missed snapshot onto b' });
   }, 120_000);
@@ -174,12 +188,16 @@ describe('fault injection', () => {
     const before = new Set((await listSnapshots(ctx, 'data')).snapshots.map((s) => s.id));
     expect([...before].every((id) => committed.has(id))).toBe(true);
     expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBeGreaterThan(0);
+    const runs = await successes();
+    const point = (await metric('lifeboat_recovery_point_timestamp_seconds', { backup_job: 'data' }))!;
     const r = await run();
     expect(r.committed).toEqual(['a', 'b']);
+    expect(await successes()).toBe(runs + 1);
+    expect(await metric('lifeboat_recovery_point_timestamp_seconds', { backup_job: 'data' })).toBeGreaterThan(point);
     expect(await incompleteUploads(env.endpoints[0]!, bucket)).toBe(0);
     const tmp = (await readdir(join(ws.dir, 'site-a'), { recursive: true })).filter((n) => String(n).includes('.lifeboat-tmp-'));
     expect(tmp).toEqual([]);
-    ledger.push({ fault: 'SIGKILL of lifeboat backup after 3 s', outcome: 'no new snapshot listed; next run aborted the multipart upload, swept temp files and committed' });
+    ledger.push({ fault: 'SIGKILL of lifeboat backup after 3 s', outcome: 'no new snapshot listed; the next daemon run aborted the multipart upload, swept temp files and committed; runs_total{success} +1, recovery point moved forward' });
   }, 120_000);
 
   it('SIGKILL of Lifeboat mid-restore: the target is never half there; a second restore succeeds', async () => {
@@ -208,8 +226,17 @@ describe('fault injection', () => {
     expect(fallbacks[0]).toMatch(/^a: .*(bytes instead of|truncated|SHA-256)/);
     const v = await verify(ctx, 'data', { site: 'a' });
     expect(v.checked.find((c) => c.snapshotId === id)).toMatchObject({ ok: false });
-    await writeFile(payload, bytes);
-    ledger.push({ fault: 'payload on site a truncated by 1,000 bytes', outcome: 'restore fell back to b naming a; verify named the copy' });
+    // The daemon's verify reports it in its metrics; `heal --check` copies it again from b.
+    expect((await daemonVerify()).state).toBe('failed');
+    expect(await metric('lifeboat_verify_damaged_copies', { backup_job: 'data', site: 'a' })).toBe(1);
+    expect(await metric('lifeboat_verify_damaged_copies', { backup_job: 'data', site: 'b' })).toBe(0);
+    const h = await heal(ctx, 'data', { check: true });
+    expect(h.copied).toEqual([{ snapshotId: id, from: 'b', to: 'a' }]);
+    expect(await readFile(payload)).toEqual(bytes);
+    expect((await daemonVerify()).state).toBe('succeeded');
+    expect(await metric('lifeboat_verify_damaged_copies', { backup_job: 'data', site: 'a' })).toBe(0);
+    expect((await run()).committed).toEqual(['a', 'b']);
+    ledger.push({ fault: 'payload on site a truncated by 1,000 bytes', outcome: 'restore fell back to b naming a; verify named the copy, verify_damaged_copies{a}=1; heal --check copied it again from b (byte-identical), then 0; next run committed on both' });
   }, 60_000);
 
   it('a bit flipped in a manifest on site a: that copy is damaged, never listed from a; restore uses b', async () => {
@@ -229,21 +256,36 @@ describe('fault injection', () => {
     else expect(listing.damaged.map((d) => d.id)).toContain(id);
     const v = await verify(ctx, 'data', { site: 'a' });
     expect(v.checked.find((c) => c.snapshotId === id)).toMatchObject({ ok: false });
-    await writeFile(file, original);
-    ledger.push({ fault: 'one bit flipped in a manifest on site a', outcome: 'the copy on a counts as damaged (unparseable, or its payload no longer matches); restore came from b; verify named it' });
+    expect((await daemonVerify()).state).toBe('failed');
+    expect(await metric('lifeboat_verify_damaged_copies', { backup_job: 'data', site: 'a' })).toBe(1);
+    // The next run commits, and heal (after it, or `heal --check`) puts b's manifest back on a.
+    expect((await run()).committed).toEqual(['a', 'b']);
+    await heal(ctx, 'data', { check: true });
+    expect(await readFile(file)).toEqual(original);
+    expect((await daemonVerify()).state).toBe('succeeded');
+    ledger.push({ fault: 'one bit flipped in a manifest on site a', outcome: 'the copy on a counts as damaged (unparseable, or its payload no longer matches); restore came from b; verify named it, verify_damaged_copies{a}=1; next run committed on both; heal restored the manifest from b' });
   }, 60_000);
 
   it('a wrong S3 secret for site b: a permanent failure naming the site, never the secret; a commits', async () => {
     const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8')).replace('${env:LB_F_SECRET}', '${env:LB_F_WRONG}');
     const wrong = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: { ...childEnv, LB_F_WRONG: 'wrong-secret-Kq83' } }));
-    const r = await backup(wrong, 'data');
-    if (r.ok && r.snapshotId) committed.add(r.snapshotId);
+    const side = sideDaemon(wrong);
+    const r = await run(side.d, wrong);
     expect(r.committed).toEqual(['a']);
     expect(r.failed[0]).toMatchObject({ site: 'b', permanent: true });
     expect(r.failed[0]!.error).toMatch(/site "b"/);
     expect(JSON.stringify(r)).not.toContain('wrong-secret-Kq83');
+    expect(await metric('lifeboat_site_up', { site: 'b' }, side.m)).toBe(0);
+    expect(await metric('lifeboat_site_errors_total', { site: 'b', operation: 'backup' }, side.m)).toBe(1);
+    expect(await side.m.registry.metrics()).not.toContain('wrong-secret-Kq83');
+    await side.d.stop();
     wrong.close();
-    ledger.push({ fault: 'wrong S3 secret for site b', outcome: 'committed on a; b failed as permanent (not retried) with a message naming the site, not the secret' });
+    // With the right secret again, the next run commits on both and heal brings b the snapshot it missed.
+    const next = await run();
+    expect(next.committed).toEqual(['a', 'b']);
+    expect(await metric('lifeboat_site_up', { site: 'b' })).toBe(1);
+    expect((await listKeys(env.endpoints[0]!, bucket)).some((k) => k.includes(`${r.snapshotId!}/manifest.json`))).toBe(true);
+    ledger.push({ fault: 'wrong S3 secret for site b', outcome: 'committed on a; b failed as permanent (not retried) with a message naming the site, not the secret; site_up{b}=0, site_errors_total{b}=1, no secret in the metrics; with the right secret the next run committed on both and healed b' });
   }, 60_000);
 
   it('pg_dump killed mid-dump: nothing committed anywhere, the error says how it died; the next run commits', async () => {
@@ -269,19 +311,27 @@ describe('fault injection', () => {
         }
         return false;
       })();
-      const err = await backup(pg, 'pg').catch((e: Error) => e);
+      const side = sideDaemon(pg);
+      const r = await run(side.d, pg, 'pg');
       expect(await killer).toBe(true);
-      expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toMatch(/pg_dump .*(killed by SIGKILL|exited)/);
+      expect(r.ok).toBe(false);
+      expect(r.error).toMatch(/pg_dump .*(killed by SIGKILL|exited)/);
       expect((await listSnapshots(pg, 'pg')).snapshots).toEqual([]);
-      expect((await listKeys(env.endpoints[0]!, bucket)).filter((k) => k.includes('/jobs/pg/'))).toEqual([]);
-      const again = await backup(pg, 'pg');
+      expect((await listKeys(env.endpoints[0]!, bucket)).filter((k) => k.includes('/jobs/pg/') && !k.includes('/locks/'))).toEqual([]);
+      expect(await metric('lifeboat_backup_runs_total', { backup_job: 'pg', outcome: 'failed' }, side.m)).toBe(1);
+      expect(await metric('lifeboat_backup_last_success_timestamp_seconds', { backup_job: 'pg' }, side.m)).toBeUndefined();
+      // The sites were fine: a failing source does not mark them down.
+      expect(await metric('lifeboat_site_up', { site: 'b' }, side.m)).not.toBe(0);
+      const again = await run(side.d, pg, 'pg');
       expect(again.committed).toEqual(['a', 'b']);
+      expect(await successes(side.m, 'pg')).toBe(1);
+      expect(await metric('lifeboat_backup_last_success_timestamp_seconds', { backup_job: 'pg' }, side.m)).toBeGreaterThan(0);
+      await side.d.stop();
       pg.close();
     } finally {
       await psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
     }
-    ledger.push({ fault: 'pg_dump SIGKILLed mid-dump', outcome: 'nothing committed on either site, the error says pg_dump was killed; the next run committed on both' });
+    ledger.push({ fault: 'pg_dump SIGKILLed mid-dump', outcome: 'nothing committed on either site, the error says pg_dump was killed; runs_total{failed}=1, no last-success time, sites not marked down; the next run committed on both and set it' });
   }, 120_000);
 
   it('a gateway killed mid-upload: no manifest there, the other site commits, the next run clears the multipart upload', async (t) => {
@@ -303,32 +353,34 @@ describe('fault injection', () => {
       const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8'))
         .replace(/\njobs:[\s\S]*$/, `\n  doomed: { type: s3, endpoint: "${gw.endpoint}", bucket: ${doomedBucket.name}, prefix: lb, forcePathStyle: true, accessKeyId: "\${env:LB_F_KEY}", secretAccessKey: "\${env:LB_F_SECRET}" }\njobs:\n  big:\n    source: { type: files, paths: [./big] }\n    sites: [a, doomed]\n    minSites: 1\n`);
       const c = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: childEnv }));
+      const side = sideDaemon(c);
       let killed = false;
-      const r = await backup(c, 'big', {
-        onProgress: (p) => {
-          if (!killed && p.storedBytes > 24 << 20) {
-            killed = true;
-            cluster.killGateway(gw.name);
-          }
-        },
+      const r = await run(side.d, c, 'big', (op) => {
+        if (!killed && op.progress.bytes > 32 << 20) {
+          killed = true;
+          cluster.killGateway(gw.name);
+        }
       });
       expect(killed).toBe(true);
       expect(r.committed).toEqual(['a']);
       expect(r.failed[0]?.site).toBe('doomed');
-      c.close();
+      expect(await metric('lifeboat_site_up', { site: 'doomed' }, side.m)).toBe(0);
       await cluster.startGateway(gw.name);
       expect((await listKeys(gw.endpoint, doomedBucket.name)).filter((k) => k.endsWith('manifest.json'))).toEqual([]);
-      const again = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: childEnv }));
-      const r2 = await backup(again, 'big');
+      const r2 = await run(side.d, c, 'big');
       expect(r2.committed).toEqual(['a', 'doomed']);
+      expect(await metric('lifeboat_site_up', { site: 'doomed' }, side.m)).toBe(1);
       expect(await incompleteUploads(gw.endpoint, doomedBucket.name)).toBe(0);
-      again.close();
+      // Heal after that run copied the snapshot the gateway missed.
+      expect((await listKeys(gw.endpoint, doomedBucket.name)).filter((k) => k.endsWith('manifest.json'))).toHaveLength(2);
+      await side.d.stop();
+      c.close();
       await rm(big, { recursive: true, force: true });
     } finally {
       if (doomedBucket.endpoint && doomedBucket.name) await dropBucket(doomedBucket.endpoint, doomedBucket.name).catch(() => {});
       await cluster.stop();
     }
-    ledger.push({ fault: 'a gateway SIGKILLed after 24 MiB of a 96 MiB upload', outcome: 'committed on a, the other site named; no manifest there; the next run cleared the multipart upload and committed on both' });
+    ledger.push({ fault: 'a gateway SIGKILLed after 32 MiB of a 96 MiB upload was read', outcome: 'committed on a, the other site named, site_up=0 for it; no manifest there; the next run cleared the multipart upload, committed on both (site_up=1) and healed the missed snapshot' });
   }, 180_000);
 
   it('a missing and a wrong identity: the restore refuses at once, writes nothing, and says what to fix', async () => {
@@ -346,7 +398,8 @@ describe('fault injection', () => {
     const missing = await withIdentity('./no-such-identity.txt');
     await expect(restore(missing, 'data', { snapshot: 'latest', target: join(ws.dir, 'restored-no-id') })).rejects.toThrow(/no-such-identity\.txt/);
     missing.close();
-    ledger.push({ fault: 'wrong identity; missing identity file', outcome: 'refused before writing, naming the identity problem' });
+    expect((await run()).committed).toEqual(['a', 'b']);
+    ledger.push({ fault: 'wrong identity; missing identity file', outcome: 'refused before writing, naming the identity problem; the next run committed on both' });
   }, 60_000);
 
   it('a clock three hours off (SigV4 requests out of the allowed window): the SDK corrects for it and the run commits', async () => {
@@ -378,16 +431,24 @@ describe('fault injection', () => {
     }
     try {
       const c = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\n  full: { type: fs, path: ./small/site }\njobs:\n  data:\n    source: { type: files, paths: [./data] }\n    minSites: 1\n`, childEnv);
-      const r = await backup(c, 'data');
-      if (r.ok && r.snapshotId) committed.add(r.snapshotId);
+      const side = sideDaemon(c);
+      const r = await run(side.d, c);
       expect(r.committed).toEqual(['a']);
       expect(r.failed[0]).toMatchObject({ site: 'full', permanent: true, error: expect.stringMatching(/no space left on the device/) });
       expect((await readdir(join(small, 'site'), { recursive: true }).catch(() => [])).filter((n) => String(n).includes('tmp'))).toEqual([]);
+      expect(await metric('lifeboat_site_up', { site: 'full' }, side.m)).toBe(0);
+      expect(await metric('lifeboat_site_errors_total', { site: 'full', operation: 'backup' }, side.m)).toBe(1);
+      // Room again: the next run commits on both sites.
+      await execFileP('mount', ['-o', 'remount,size=256m', small]);
+      const next = await run(side.d, c);
+      expect(next.committed).toEqual(['a', 'full']);
+      expect(await metric('lifeboat_site_up', { site: 'full' }, side.m)).toBe(1);
+      await side.d.stop();
       c.close();
     } finally {
       await execFileP('umount', [small]).catch(() => {});
       await rm(small, { recursive: true, force: true });
     }
-    ledger.push({ fault: 'fs site on a 4 MiB tmpfs (fills up)', outcome: 'committed on a; the full site named with "no space left", as permanent; no temp file left' });
+    ledger.push({ fault: 'fs site on a 4 MiB tmpfs (fills up)', outcome: 'committed on a; the full site named with "no space left", as permanent; no temp file left; site_up{full}=0, site_errors_total{full}=1; with room again the next run committed on both' });
   }, 60_000);
 });
