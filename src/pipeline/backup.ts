@@ -1,7 +1,7 @@
 /**
  * The backup data path:
  *
- *     source ─▶ batch ─▶ measure(plain) ─▶ zstd ─▶ age ─▶ measure(cipher) ─▶ fan-out ─▶ site₁ … siteₙ
+ *     source ─▶ measure(plain) ─▶ zstd (frames, on every core) ─▶ age ─▶ measure(cipher) ─▶ fan-out ─▶ site₁ … siteₙ
  *
  * Bytes are read once and streamed to every site at the same time; memory is bounded by the
  * stream buffers and each site's upload buffer, never by the snapshot size. A site's manifest is
@@ -12,7 +12,6 @@
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants as zlib, createZstdCompress } from 'node:zlib';
 import { manifestKey, partKey, payloadKey } from '../catalog/layout.ts';
 import { MANIFEST_FORMAT, serializeManifest, type Manifest } from '../catalog/manifest.ts';
 import { snapshotTime } from '../catalog/snapshot-id.ts';
@@ -24,7 +23,8 @@ import type { Dump, Facts, Source } from '../sources/source.ts';
 import { VERSION } from '../version.ts';
 import { signDocument, type SigningKey } from '../crypto/signing.ts';
 import { FanOut } from './fanout.ts';
-import { Batch, Measure } from './measure.ts';
+import { ParallelZstdCompress } from './zstd/compress.ts';
+import { Measure } from './measure.ts';
 
 export interface BackupInput {
   readonly job: string;
@@ -107,10 +107,8 @@ async function streamPart(input: PartInput): Promise<PartResult> {
   try {
     const flow = pipeline(
       dump.stream,
-      new Batch(),
       plain,
-      // A large output buffer: each filled buffer is one round trip to the zlib thread.
-      createZstdCompress({ chunkSize: 1 << 20, params: { [zlib.ZSTD_c_compressionLevel]: input.compressionLevel } }),
+      new ParallelZstdCompress({ level: input.compressionLevel }),
       createEncryptStream(input.recipients),
       cipher,
       fan,

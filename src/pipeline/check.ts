@@ -7,11 +7,11 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createZstdDecompress } from 'node:zlib';
 import { createDecryptStream } from '../crypto/age.ts';
 import type { Identity } from '../crypto/keys.ts';
 import type { Site } from '../sites/site.ts';
 import { Measure } from './measure.ts';
+import { ParallelZstdDecompress } from './zstd/decompress.ts';
 
 /** A stored object and what its manifest says about it. */
 export interface StoredObject {
@@ -29,7 +29,7 @@ export async function checkObject(site: Site, obj: StoredObject, o: { deep?: { i
   const cipher = new Measure({ expect: { ...obj.ciphertext, what: `site "${site.name}": ${obj.key}` } });
   if (!o.deep) return pipeline(body, cipher, sink(), { signal: o.signal });
   const plain = new Measure({ expect: { ...obj.plaintext, what: `site "${site.name}": ${obj.key} decrypted and decompressed` } });
-  return pipeline(body, cipher, createDecryptStream(o.deep.identities), createZstdDecompress({ chunkSize: 1 << 20 }), plain, sink(), { signal: o.signal });
+  return pipeline(body, cipher, createDecryptStream(o.deep.identities), new ParallelZstdDecompress(), plain, sink(), { signal: o.signal });
 }
 
 /** Copies the ciphertext from one site to another, checked against the manifest as it flows. */
@@ -37,5 +37,10 @@ export async function copyObject(from: Site, to: Site, obj: StoredObject, signal
   const body = await from.get(obj.key, { signal });
   const checked = new Measure({ expect: { ...obj.ciphertext, what: `site "${from.name}": ${obj.key}` }, holdBack: true });
   body.on('error', (err) => checked.destroy(err));
-  await to.put(obj.key, body.pipe(checked), { signal, retain: true });
+  try {
+    await to.put(obj.key, body.pipe(checked), { signal, retain: true });
+  } finally {
+    // A failed put leaves the source unread: close it (an fs site's file handle) instead of leaving it to GC.
+    body.destroy();
+  }
 }

@@ -55,37 +55,3 @@ export class Measure extends Transform {
     return this.digest;
   }
 }
-
-/**
- * Regroups small reads (a child's 64 KiB pipe reads) into pieces of at least `size` bytes:
- * node:zlib's zstd compresses markedly faster when fed larger buffers.
- */
-export class Batch extends Transform {
-  private parts: Buffer[] = [];
-  private length = 0;
-  private readonly size: number;
-
-  constructor(size = 1 << 20) {
-    // A few batches of room downstream, so that the producer keeps running while the next stage
-    // (zstd, on a worker thread) compresses: without it the two take turns instead of overlapping.
-    super({ writableHighWaterMark: size, readableHighWaterMark: 4 * size });
-    this.size = size;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.parts.push(chunk);
-    this.length += chunk.length;
-    if (this.length >= this.size) {
-      const out = Buffer.concat(this.parts, this.length);
-      this.parts = [];
-      this.length = 0;
-      cb(null, out);
-      return;
-    }
-    cb();
-  }
-
-  override _flush(cb: TransformCallback): void {
-    cb(null, this.length > 0 ? Buffer.concat(this.parts, this.length) : undefined);
-  }
-}

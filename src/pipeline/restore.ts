@@ -11,7 +11,6 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createZstdDecompress } from 'node:zlib';
 import type { Manifest } from '../catalog/manifest.ts';
 import { createDecryptStream } from '../crypto/age.ts';
 import type { Identity } from '../crypto/keys.ts';
@@ -19,6 +18,7 @@ import { LifeboatError, describeError, type ErrorCode } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import type { Facts, Source, TargetOptions } from '../sources/source.ts';
 import { Measure } from './measure.ts';
+import { ParallelZstdDecompress } from './zstd/decompress.ts';
 
 export interface RestoreInput {
   readonly manifest: Manifest;
@@ -62,7 +62,7 @@ async function restoreObject(site: Site, input: RestoreInput, obj: Stored, consu
   });
   const plain = new Measure({ expect: { ...obj.plaintext, what: `${where}: the restored ${obj.what} does not match its manifest` }, holdBack: true });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const flow = pipeline(body, cipher, createDecryptStream(input.identities), createZstdDecompress({ chunkSize: 1 << 20 }), plain, out, { signal: input.signal });
+  const flow = pipeline(body, cipher, createDecryptStream(input.identities), new ParallelZstdDecompress(), plain, out, { signal: input.signal });
   const flowError = flow.then(
     () => undefined,
     (err: unknown) => err,

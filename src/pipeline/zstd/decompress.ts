@@ -1,0 +1,114 @@
+/**
+ * zstd decompression of a stream of one or more frames (frame-parser.ts finds where each ends).
+ *
+ * - A frame whose header gives a content size up to `WHOLE_FRAME_LIMIT` (Lifeboat's own frames,
+ *   compress.ts) is gathered whole and decompressed in one call on libuv's thread pool, several at
+ *   a time, and written out in order.
+ * - Any other frame (one long frame from the zstd CLI reading a pipe, or from Lifeboat before it
+ *   wrote frames) streams through a decoder of its own, with backpressure.
+ *
+ * Memory is bounded either way: at most `workers` whole frames (compressed and decompressed), or the
+ * streaming decoder's buffers.
+ */
+import { availableParallelism } from 'node:os';
+import { Transform, type TransformCallback } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createZstdDecompress, zstdDecompress, type ZstdDecompress } from 'node:zlib';
+import { LifeboatError } from '../../errors.ts';
+import { FrameParser } from './frame-parser.ts';
+
+const WHOLE_FRAME_LIMIT = 32 << 20;
+
+type Current = { readonly mode: 'whole'; readonly size: number; readonly parts: Buffer[] } | { readonly mode: 'stream'; readonly decoder: ZstdDecompress; readonly done: Promise<void> };
+
+export class ParallelZstdDecompress extends Transform {
+  private readonly parser = new FrameParser();
+  private readonly workers: number;
+  /** Whole frames being decompressed, in stream order. */
+  private readonly queue: Promise<Buffer>[] = [];
+  private current?: Current;
+
+  constructor(o: { workers?: number } = {}) {
+    super({ writableHighWaterMark: 1 << 20, readableHighWaterMark: 1 << 20 });
+    this.workers = Math.max(1, o.workers ?? availableParallelism());
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.consume(chunk).then(() => cb(), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.parser.atBoundary()) return cb(new LifeboatError('INTEGRITY', 'the zstd stream ends inside a frame: the payload is truncated'));
+    this.drain(0).then(() => cb(), cb);
+  }
+
+  override _read(size: number): void {
+    // The streaming decoder pauses when this stream's buffer is full; reading resumes it.
+    if (this.current?.mode === 'stream') this.current.decoder.resume();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    if (this.current?.mode === 'stream') this.current.decoder.destroy();
+    cb(err);
+  }
+
+  private async consume(chunk: Buffer): Promise<void> {
+    for (const ev of this.parser.feed(chunk)) {
+      if (ev.kind === 'start') {
+        if (ev.contentSize !== undefined && ev.contentSize <= WHOLE_FRAME_LIMIT) {
+          this.current = { mode: 'whole', size: ev.contentSize, parts: [] };
+        } else {
+          // Everything before this frame goes out first.
+          await this.drain(0);
+          const decoder = createZstdDecompress({ chunkSize: 1 << 20 });
+          decoder.on('data', (b: Buffer) => {
+            if (!this.push(b)) decoder.pause();
+          });
+          const done = finished(decoder);
+          // Awaited at the frame's end; a decoder destroyed with this stream must not be reported as unhandled.
+          done.catch(() => {});
+          this.current = { mode: 'stream', decoder, done };
+        }
+      } else if (ev.kind === 'bytes') {
+        const c = this.current!;
+        if (c.mode === 'whole') c.parts.push(ev.bytes);
+        else if (!c.decoder.write(ev.bytes)) await Promise.race([new Promise((r) => c.decoder.once('drain', r)), c.done]);
+      } else {
+        const c = this.current!;
+        this.current = undefined;
+        if (c.mode === 'stream') {
+          c.decoder.end();
+          await c.done;
+          continue;
+        }
+        const input = c.parts.length === 1 ? c.parts[0]! : Buffer.concat(c.parts);
+        const frame = inflate(input, c.size);
+        // Awaited in order by drain(); this only keeps a failure from being reported as unhandled first.
+        frame.catch(() => {});
+        this.queue.push(frame);
+        await this.drain(this.workers);
+      }
+    }
+  }
+
+  /** Writes out finished frames in order until at most `keep` are still decompressing. */
+  private async drain(keep: number): Promise<void> {
+    while (this.queue.length > keep) {
+      const out = await this.queue[0]!;
+      this.queue.shift();
+      this.push(out);
+    }
+  }
+}
+
+function inflate(frame: Buffer, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunkSize = Math.max(64 << 10, Math.min(size, 4 << 20));
+    zstdDecompress(frame, { chunkSize, maxOutputLength: Math.max(size, 1) }, (err, out) => {
+      if (err) reject(new LifeboatError('INTEGRITY', `a zstd frame does not decompress: ${err.message}`));
+      else if (out.length !== size) reject(new LifeboatError('INTEGRITY', `a zstd frame decompressed to ${out.length} bytes, its header says ${size}`));
+      else resolve(out);
+    });
+  });
+}

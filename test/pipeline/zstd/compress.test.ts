@@ -1,0 +1,101 @@
+// Parallel zstd frames: whatever the input's pieces and however the workers finish, the output is
+// the input's frames in order, one zstd stream that stock `zstd -d` and Lifeboat's decoder both read.
+// (node:zlib's own one-shot and streaming decoders stop after the first frame: nodejs/node#64741.)
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { ParallelZstdCompress } from '../../../src/pipeline/zstd/compress.ts';
+import { ParallelZstdDecompress } from '../../../src/pipeline/zstd/decompress.ts';
+import { prng } from '../../helpers/prng.ts';
+import { execFileP, run, through } from '../../helpers/streams.ts';
+
+/** Text and random bytes mixed, so that frames take different times to compress. */
+function mixed(size: number): Buffer {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for (let i = 0; n < size; i++) {
+    const p = i % 3 === 0 ? randomBytes(70_000) : Buffer.from(`line ${i} of the backup log, mostly alike\n`.repeat(3000));
+    parts.push(p);
+    n += p.length;
+  }
+  return Buffer.concat(parts).subarray(0, size);
+}
+
+/** The frames of a zstd stream and their checksum kind, as the stock CLI lists them. */
+async function listing(z: Buffer): Promise<{ frames: number; check: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-frames-'));
+  try {
+    await writeFile(join(dir, 'p.zst'), z);
+    const out = (await execFileP('zstd', ['-lv', join(dir, 'p.zst')])).stdout;
+    return { frames: Number(/# Zstandard Frames: (\d+)/.exec(out)?.[1]), check: /Check: (\S+)/.exec(out)?.[1] ?? '' };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('ParallelZstdCompress', () => {
+  it('writes frames in input order that stock zstd and node:zlib decode to the input', async () => {
+    const input = mixed(9_000_000);
+    const z = await through(new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20, workers: 3 }), input, 65_536);
+    expect(z.length).toBeLessThan(input.length);
+    expect((await through(new ParallelZstdDecompress(), z)).equals(input)).toBe(true);
+    expect((await run('zstd', ['-d', '-c', '-q'], z)).equals(input)).toBe(true);
+  });
+
+  it('keeps the order when pieces arrive in odd sizes and one worker is used', async () => {
+    const rand = prng(7);
+    const input = mixed(3_000_000);
+    const pieces: Buffer[] = [];
+    for (let off = 0; off < input.length; ) {
+      const n = 1 + Math.floor(rand() * 300_000);
+      pieces.push(input.subarray(off, off + n));
+      off += n;
+    }
+    for (const workers of [1, 4]) {
+      const out: Buffer[] = [];
+      await pipeline(
+        Readable.from(pieces),
+        new ParallelZstdCompress({ level: 1, frameBytes: 256 << 10, workers }),
+        new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }),
+      );
+      expect((await run('zstd', ['-d', '-c', '-q'], Buffer.concat(out))).equals(input)).toBe(true);
+    }
+  });
+
+  it('an empty input is one empty frame (a zero-byte file is not a zstd stream)', async () => {
+    const z = await through(new ParallelZstdCompress({ level: 3 }), Buffer.alloc(0));
+    expect(z.length).toBeGreaterThan(0);
+    expect((await run('zstd', ['-d', '-c', '-q'], z)).length).toBe(0);
+  });
+
+  it('cuts the stream into frames of the given size, each with a checksum', async () => {
+    const input = mixed(5 << 20);
+    const z = await through(new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20 }), input, 1 << 20);
+    expect(await listing(z)).toEqual({ frames: 5, check: 'XXH64' });
+  });
+
+  it('holds input back while every worker is busy (bounded memory)', async () => {
+    const t = new ParallelZstdCompress({ level: 19, frameBytes: 1 << 20, workers: 2 });
+    let accepted = 0;
+    const src = Readable.from(
+      (function* () {
+        for (let i = 0; i < 40; i++) {
+          accepted++;
+          yield mixed(1 << 20);
+        }
+      })(),
+    );
+    // A consumer that never reads: the compressor must stop taking input after a few frames.
+    t.on('error', () => {});
+    src.on('error', () => {});
+    src.pipe(t);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(accepted).toBeLessThan(12);
+    src.destroy();
+    t.destroy();
+  });
+});
