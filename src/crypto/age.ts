@@ -43,12 +43,13 @@ export function createEncryptStream(recipients: readonly Recipient[]): Transform
         started = true;
         this.push(Buffer.concat([header, nonce]));
       }
-      const out = sealer.update(chunk);
-      cb(null, out.length > 0 ? out : undefined);
+      for (const b of sealer.update(chunk)) this.push(b);
+      cb();
     },
     flush(cb: TransformCallback) {
       if (!started) this.push(Buffer.concat([header, nonce]));
-      cb(null, sealer.final());
+      for (const b of sealer.final()) this.push(b);
+      cb();
     },
   });
 }

@@ -18,16 +18,13 @@ function nonce(counter: number, last: boolean): Buffer {
   return n;
 }
 
-export function sealChunk(key: KeyObject, counter: number, last: boolean, plain: Buffer, out: Buffer, offset: number): number {
+/** Seals one chunk; the output is its ciphertext and its tag, as two buffers (no copy into a third). */
+export function sealChunk(key: KeyObject, counter: number, last: boolean, plain: Buffer, out: Buffer[]): void {
   const cipher = createCipheriv('chacha20-poly1305', key, nonce(counter, last), { authTagLength: TAG });
   const body = cipher.update(plain);
-  body.copy(out, offset);
-  let n = body.length;
-  const fin = cipher.final();
-  fin.copy(out, offset + n);
-  n += fin.length;
-  cipher.getAuthTag().copy(out, offset + n);
-  return n + TAG;
+  // ChaCha20-Poly1305 is a stream cipher: final() adds no bytes, only computes the tag.
+  cipher.final();
+  out.push(body, cipher.getAuthTag());
 }
 
 /** Opens one sealed chunk, or returns undefined when it does not authenticate. */
@@ -48,9 +45,12 @@ export function payloadError(reason: string, ciphertextOffset: number): Lifeboat
 }
 
 /**
- * Seals plaintext chunk by chunk. Input is copied once into a 64 KiB staging buffer; a full stage is
- * sealed as a middle chunk as soon as more input arrives, and whatever is staged at the end is
- * sealed as the final chunk (which may therefore be full, or empty for an empty payload).
+ * Seals plaintext chunk by chunk. A whole chunk with more input after it is sealed straight from the
+ * input; only pieces that do not fill a chunk are copied into a 64 KiB staging buffer. A full stage
+ * is sealed as a middle chunk as soon as more input arrives, and whatever is staged at the end is
+ * sealed as the final chunk (which may therefore be full, or empty for an empty payload). Output is
+ * a list of buffers (ciphertext, tag, …) rather than one joined buffer: joining would copy every
+ * byte once more and allocate as much again.
  */
 export class StreamSealer {
   private counter = 0;
@@ -63,18 +63,19 @@ export class StreamSealer {
     this.key = createSecretKey(key);
   }
 
-  /** Returns the sealed output for every chunk known not to be the last. */
-  update(data: Buffer): Buffer {
-    // Chunks this call will seal: each time the stage is full and input remains.
-    const sealable = this.fill + data.length > CHUNK ? Math.floor((this.fill + data.length - 1) / CHUNK) : 0;
-    const out = Buffer.allocUnsafe(sealable * SEALED_CHUNK);
-    let sealed = 0;
+  /** Returns the sealed output of every chunk known not to be the last. */
+  update(data: Buffer): Buffer[] {
+    const out: Buffer[] = [];
     let off = 0;
     while (off < data.length) {
       if (this.fill === CHUNK) {
-        sealChunk(this.key, this.counter++, false, this.stage, out, sealed * SEALED_CHUNK);
-        sealed++;
+        sealChunk(this.key, this.counter++, false, this.stage, out);
         this.fill = 0;
+      }
+      if (this.fill === 0 && data.length - off > CHUNK) {
+        sealChunk(this.key, this.counter++, false, data.subarray(off, off + CHUNK), out);
+        off += CHUNK;
+        continue;
       }
       const n = Math.min(CHUNK - this.fill, data.length - off);
       data.copy(this.stage, this.fill, off, off + n);
@@ -85,9 +86,9 @@ export class StreamSealer {
   }
 
   /** Seals what is staged as the final chunk. */
-  final(): Buffer {
-    const out = Buffer.allocUnsafe(this.fill + TAG);
-    sealChunk(this.key, this.counter++, true, this.stage.subarray(0, this.fill), out, 0);
+  final(): Buffer[] {
+    const out: Buffer[] = [];
+    sealChunk(this.key, this.counter++, true, this.stage.subarray(0, this.fill), out);
     this.fill = 0;
     return out;
   }

@@ -10,7 +10,8 @@
  * only 2 MiB (windowLog 21) within a frame anyway.
  *
  * Memory: at most `workers` frames are compressing at once, and one is being filled: about
- * (2 × workers + 1) × frameBytes, whatever the stream's length. When every worker is busy, the
+ * (2 × workers + 1) × frameBytes, whatever the stream's length. Frame buffers are reused, so a long
+ * stream does not allocate (and page in) fresh memory for every frame. When every worker is busy, the
  * stream stops taking input (backpressure to the source).
  */
 import { availableParallelism } from 'node:os';
@@ -34,9 +35,12 @@ export class ParallelZstdCompress extends Transform {
   private readonly level: number;
   private readonly frameBytes: number;
   private readonly workers: number;
-  private parts: Buffer[] = [];
+  /** The frame being filled, and how far. */
+  private current: Buffer;
+  private fill = 0;
+  /** Frame buffers whose compression finished, ready to fill again (no allocation per frame). */
+  private readonly spare: Buffer[] = [];
   private dispatched = false;
-  private length = 0;
   /** Frames in input order, compressing or compressed and not yet pushed. */
   private readonly queue: Frame[] = [];
   /** The writer waiting for a free worker. */
@@ -49,34 +53,50 @@ export class ParallelZstdCompress extends Transform {
     this.level = o.level;
     this.frameBytes = o.frameBytes ?? 4 << 20;
     this.workers = Math.max(1, o.workers ?? availableParallelism());
+    this.current = Buffer.allocUnsafeSlow(this.frameBytes);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.parts.push(chunk);
-    this.length += chunk.length;
-    if (this.length < this.frameBytes) return cb();
-    this.dispatch();
-    if (this.queue.length < this.workers) return cb();
-    // Every worker is busy: take more input only when one is free.
-    this.wake = () => cb();
+    this.copyIn(chunk, 0, cb);
+  }
+
+  /** Copies `chunk` from `offset` into frames, dispatching each full one; waits while every worker is busy. */
+  private copyIn(chunk: Buffer, offset: number, cb: TransformCallback): void {
+    while (offset < chunk.length) {
+      const n = chunk.copy(this.current, this.fill, offset);
+      this.fill += n;
+      offset += n;
+      if (this.fill < this.frameBytes) break;
+      this.dispatch();
+      if (this.queue.length >= this.workers) {
+        // Every worker is busy: go on only when one is free.
+        this.wake = () => this.copyIn(chunk, offset, cb);
+        return;
+      }
+    }
+    cb();
   }
 
   override _flush(cb: TransformCallback): void {
     // An empty stream still gets one (empty) frame: a zero-byte payload is not a zstd stream.
-    if (this.length > 0 || !this.dispatched) this.dispatch();
+    if (this.fill > 0 || !this.dispatched) this.dispatch();
     if (this.queue.length === 0) return cb();
     this.flushed = () => cb();
   }
 
   private dispatch(): void {
-    const input = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length);
-    this.parts = [];
-    this.length = 0;
+    const buffer = this.current;
+    const input = buffer.subarray(0, this.fill);
+    this.current = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.frameBytes);
+    this.fill = 0;
     this.dispatched = true;
     const frame: Frame = { done: false };
     this.queue.push(frame);
-    zstdCompress(input, { chunkSize: 1 << 20, params: { [zlib.ZSTD_c_compressionLevel]: this.level, [zlib.ZSTD_c_checksumFlag]: 1 } }, (err, out) => {
+    // One output buffer per frame: room for the frame even when it does not compress.
+    const chunkSize = this.frameBytes + (this.frameBytes >> 7) + (64 << 10);
+    zstdCompress(input, { chunkSize, params: { [zlib.ZSTD_c_compressionLevel]: this.level, [zlib.ZSTD_c_checksumFlag]: 1 } }, (err, out) => {
       if (err) return void this.destroy(err);
+      this.spare.push(buffer);
       frame.done = true;
       frame.out = out;
       this.release();
