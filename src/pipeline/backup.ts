@@ -23,6 +23,7 @@ import type { Dump, Facts, Source } from '../sources/source.ts';
 import { VERSION } from '../version.ts';
 import { signDocument, type SigningKey } from '../crypto/signing.ts';
 import { FanOut } from './fanout.ts';
+import { ChildOutput } from '../sources/child-output.ts';
 import { ParallelZstdCompress } from './zstd/compress.ts';
 import { Measure } from './measure.ts';
 
@@ -105,14 +106,13 @@ async function streamPart(input: PartInput): Promise<PartResult> {
   const dump = input.dump({ signal: ac.signal });
   let dumpSeconds = 0;
   try {
-    const flow = pipeline(
-      dump.stream,
-      plain,
-      new ParallelZstdCompress({ level: input.compressionLevel }),
-      createEncryptStream(input.recipients),
-      cipher,
-      fan,
-    );
+    const compress = new ParallelZstdCompress({ level: input.compressionLevel });
+    // A child's output is read straight into the compressor's frames (no copy); any other stream flows through.
+    const encrypt = createEncryptStream(input.recipients);
+    const flow =
+      dump.stream instanceof ChildOutput
+        ? pipeline(compress.readFrom(dump.stream, (piece) => plain.observe(piece), () => plain.finish()), encrypt, cipher, fan)
+        : pipeline(dump.stream, plain, compress, encrypt, cipher, fan);
     // The fan-out may fail after the dump already did (its uploads are aborted then): that error is
     // reported through `flow` or not at all, never as an unhandled 'error' event.
     fan.on('error', () => {});

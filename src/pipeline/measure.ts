@@ -49,6 +49,18 @@ export class Measure extends Transform {
     cb(null, this.held);
   }
 
+  /** Counts and hashes bytes that reach the next stage another way (read straight into its buffers). */
+  observe(piece: Buffer): void {
+    this.bytes += piece.length;
+    this.hash.update(piece);
+    this.onBytes?.(this.bytes);
+  }
+
+  /** Ends an observed stream: the digest is final. */
+  finish(): void {
+    this.digest ??= this.hash.digest('hex');
+  }
+
   /** The SHA-256 of everything that passed, once the stream has ended. */
   sha256(): string {
     if (this.digest === undefined) throw new Error('the stream has not ended yet');

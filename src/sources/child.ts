@@ -4,10 +4,12 @@
  * the reason is on stderr, whose tail every error carries.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, type ErrorCode } from '../errors.ts';
+import { ChildOutput } from './child-output.ts';
 import type { Dump, Facts } from './source.ts';
 
 const STDERR_TAIL = 4096;
@@ -57,40 +59,65 @@ function exitError(spec: ChildSpec, exit: Exit, code: ErrorCode): LifeboatError 
   return new LifeboatError(code, `${spec.what} ${status}${detail ? `: ${detail}` : ''}`);
 }
 
-/** Starts a producer: its stdout is the stream; `done` resolves with stderr once it exited well. */
-export function spawnProducer(spec: ChildSpec, signal: AbortSignal, input?: Readable): { stream: Readable; done: Promise<{ stderr: string; code: number }> } {
-  // Its own process group, so that an abort also stops what it started (a shell's children would
-  // otherwise keep the pipe open, and the abort would wait for them).
-  const opts: SpawnOptions = { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: spec.env ?? process.env, detached: true };
-  if (spec.cwd) opts.cwd = spec.cwd;
-  const child = spawn(spec.cmd, spec.args, opts);
-  const exited = collectExit(child, spec, 'DUMP_FAILED');
-  const kill = (): void => {
-    if (child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+/**
+ * Starts a producer: its stdout is the stream (a `ChildOutput`, which the backup pipeline reads
+ * without a copy); `done` resolves with stderr once it exited well. `output` lets a deferred dump
+ * hand out the stream before the child starts.
+ */
+export function spawnProducer(
+  spec: ChildSpec,
+  signal: AbortSignal,
+  input?: Readable,
+  output: ChildOutput = new ChildOutput(),
+): { stream: ChildOutput; done: Promise<{ stderr: string; code: number }> } {
+  const done = (async () => {
+    let stdout: Socket;
+    try {
+      if (signal.aborted) throw new LifeboatError('ABORTED', `${spec.what} was aborted`);
+      stdout = await output.open();
+    } catch (err) {
+      // No child will write: the stream fails with the reason instead of waiting for ever.
+      output.destroy(err as Error);
+      throw err;
     }
-    child.stdout?.destroy();
-    child.stderr?.destroy();
-  };
-  if (signal.aborted) kill();
-  else signal.addEventListener('abort', kill, { once: true });
-  void exited.then(
-    () => signal.removeEventListener('abort', kill),
-    () => signal.removeEventListener('abort', kill),
-  );
-  const fed = input && child.stdin ? pipeline(input, child.stdin).catch(() => {}) : Promise.resolve();
-  const done = exited.then(async (exit) => {
+    // Its own process group, so that an abort also stops what it started (a shell's children would
+    // otherwise keep the output open, and the abort would wait for them).
+    const opts: SpawnOptions = { stdio: [input ? 'pipe' : 'ignore', stdout, 'pipe'], env: spec.env ?? process.env, detached: true };
+    if (spec.cwd) opts.cwd = spec.cwd;
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(spec.cmd, spec.args, opts);
+    } finally {
+      // The child holds its own copy: the output ends when the child (and what it started) closes it.
+      stdout.destroy();
+    }
+    const exited = collectExit(child, spec, 'DUMP_FAILED');
+    const kill = (): void => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      output.destroy();
+      child.stderr?.destroy();
+    };
+    if (signal.aborted) kill();
+    else signal.addEventListener('abort', kill, { once: true });
+    void exited.then(
+      () => signal.removeEventListener('abort', kill),
+      () => signal.removeEventListener('abort', kill),
+    );
+    const fed = input && child.stdin ? pipeline(input, child.stdin).catch(() => {}) : Promise.resolve();
+    const exit = await exited;
     await fed;
     if (signal.aborted) throw new LifeboatError('ABORTED', `${spec.what} was aborted`);
     if (exit.code === null || !(spec.okCodes ?? [0]).includes(exit.code)) throw exitError(spec, exit, 'DUMP_FAILED');
     return { stderr: exit.stderr, code: exit.code };
-  });
+  })();
   done.catch(() => {});
-  return { stream: child.stdout!, done };
+  return { stream: output, done };
 }
 
 /**
@@ -139,11 +166,22 @@ export async function runConsumer(spec: ChildSpec, input: Readable, signal: Abor
 }
 
 /**
- * A dump whose stream can only start after some asynchronous preparation (a version check, a
- * consistent copy): `produce` writes into `out` and resolves with the facts; a failure at any
- * point fails the stream too, so the pipeline never mistakes a short stream for a whole one.
+ * A dump whose child can only start after some asynchronous preparation (a version check, an
+ * option file): `produce` starts it with `spawnProducer(…, out)` and resolves with the facts. The
+ * stream exists at once; a failure before the child started fails it, so the pipeline never
+ * mistakes a short stream for a whole one.
  */
-export function deferredDump(produce: (out: PassThrough) => Promise<Facts>): Dump {
+export function deferredDump(produce: (out: ChildOutput) => Promise<Facts>): Dump {
+  const out = new ChildOutput();
+  const done = produce(out);
+  done.catch((err: unknown) => {
+    if (!out.readableEnded) out.destroy(err as Error);
+  });
+  return { stream: out, done };
+}
+
+/** Like deferredDump, for a stream produced in this process (a file copy): `produce` writes into `out`. */
+export function deferredStream(produce: (out: PassThrough) => Promise<Facts>): Dump {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const done = produce(out);
   done.catch((err: unknown) => out.destroy(err as Error));

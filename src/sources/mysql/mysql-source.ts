@@ -8,7 +8,6 @@
  * database it created.
  */
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
@@ -47,8 +46,7 @@ export class MysqlSource implements Source {
         ];
         if (this.cfg.databases.length === 1) args.push('--', this.cfg.databases[0]!);
         else args.push('--databases', '--', ...this.cfg.databases);
-        const child = spawnProducer({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }, o.signal);
-        await Promise.all([pipeline(child.stream, out), child.done]);
+        await spawnProducer({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }, o.signal, undefined, out).done;
       } finally {
         await opts.remove();
       }

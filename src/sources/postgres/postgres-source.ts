@@ -76,8 +76,7 @@ export class PostgresSource implements Source {
           `pg_dump ${client.text} is older than the server ${where} (PostgreSQL ${server.text}) and cannot dump it: install the PostgreSQL ${server.major} client tools or newer, or point source.binDir at them`,
         );
       }
-      const child = spawnProducer({ cmd: pgBin(this.tools, 'pg_dump'), args: this.dumpArgs(), env: libpqEnv(c), what: `pg_dump of ${where}` }, o.signal);
-      await Promise.all([pipeline(child.stream, out), child.done]);
+      await spawnProducer({ cmd: pgBin(this.tools, 'pg_dump'), args: this.dumpArgs(), env: libpqEnv(c), what: `pg_dump of ${where}` }, o.signal, undefined, out).done;
       return { database: c.database ?? null, server: where, serverVersion: server.text, clientVersion: `pg_dump ${client.text}`, format: 'pg_dump custom' };
     });
   }

@@ -15,7 +15,7 @@ import { backup, DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
 import type { SqliteSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
-import { deferredDump } from '../child.ts';
+import { deferredStream } from '../child.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 
 export class SqliteSource implements Source {
@@ -29,7 +29,7 @@ export class SqliteSource implements Source {
   }
 
   dump(o: { signal: AbortSignal }): Dump {
-    return deferredDump(async (out): Promise<Facts> => {
+    return deferredStream(async (out): Promise<Facts> => {
       const dir = await mkdtemp(join(tmpdir(), 'lifeboat-sqlite-'));
       try {
         const copy = join(dir, 'copy.sqlite');

@@ -1,0 +1,73 @@
+// A dump child's stdout over a Unix socket: read as a plain stream, or straight into a consumer's
+// buffers with backpressure; a child's failure still fails the dump with its status and stderr.
+import { createHash } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
+import { describe, expect, it } from 'vitest';
+import { spawnProducer } from '../../src/sources/child.ts';
+
+const script = 'i=0; while [ $i -lt 2000 ]; do printf "line %05d of the dump, padded to be a little longer\\n" $i; i=$((i+1)); done';
+const expected = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(5, '0')} of the dump, padded to be a little longer\n`).join('');
+
+describe('child output', () => {
+  it('reads as a plain stream', async () => {
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', script], what: 'sh (test)' }, new AbortController().signal);
+    const [out] = await Promise.all([buffer(p.stream), p.done]);
+    expect(out.toString()).toBe(expected);
+  });
+
+  it('reads straight into the buffers a sink hands out, pausing when it says so', async () => {
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', `${script}; head -c 3000000 /dev/zero`], what: 'sh (test)' }, new AbortController().signal);
+    const target = Buffer.alloc(4096);
+    const hash = createHash('sha256');
+    let total = 0;
+    let pauses = 0;
+    const ended = new Promise<void>((resolve, reject) => {
+      const reader = p.stream.readInto({
+        next: () => target,
+        got: (n) => {
+          hash.update(target.subarray(0, n));
+          total += n;
+          // Every tenth read, say "stop" and come back later.
+          if (total % 10 === 0 || pauses % 7 === 3) {
+            pauses++;
+            setTimeout(() => reader.resume(), 1);
+            return false;
+          }
+          return true;
+        },
+        end: resolve,
+        error: reject,
+      });
+    });
+    await Promise.all([ended, p.done]);
+    expect(total).toBe(expected.length + 3_000_000);
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(expected).update(Buffer.alloc(3_000_000)).digest('hex'));
+  });
+
+  it('a child that fails after writing fails the dump with its status and stderr', async () => {
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', 'echo partial; echo "disk on fire" >&2; exit 3'], what: 'sh (failing test)' }, new AbortController().signal);
+    const out = buffer(p.stream).catch((e: Error) => e);
+    await expect(p.done).rejects.toThrow(/sh \(failing test\) exited with status 3: disk on fire/);
+    await out;
+  });
+
+  it('a command that is not installed fails the dump and ends the stream', async () => {
+    const p = spawnProducer({ cmd: 'lifeboat-no-such-command', args: [], what: 'nothing' }, new AbortController().signal);
+    await expect(p.done).rejects.toThrow(/lifeboat-no-such-command is not installed/);
+    await buffer(p.stream).catch(() => undefined);
+  });
+
+  it('an abort kills the child and its children', async () => {
+    const ac = new AbortController();
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', 'sleep 30 & cat /dev/zero'], what: 'sh (endless)' }, ac.signal);
+    let seen = 0;
+    p.stream.on('data', (b: Buffer) => {
+      seen += b.length;
+      if (seen > 1_000_000) ac.abort();
+    });
+    p.stream.on('error', () => {});
+    const started = Date.now();
+    await expect(p.done).rejects.toThrow(/aborted/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
