@@ -137,7 +137,9 @@ export class ParallelZstdCompress extends Transform {
     // of memory for each well-compressed frame. When it is too small, zlib adds another and joins them.
     const bound = this.frameBytes + (this.frameBytes >> 7) + (64 << 10);
     const chunkSize = Math.min(bound, Math.max(64 << 10, this.lastOut + (this.lastOut >> 3) + (64 << 10)));
-    zstdCompress(input, { chunkSize, params: { [zlib.ZSTD_c_compressionLevel]: this.level, [zlib.ZSTD_c_checksumFlag]: 1 } }, (err, out) => {
+    // The pledged size puts the frame's content size in its header: decoders (ours) can then
+    // decompress whole frames in parallel, into buffers of the right size.
+    zstdCompress(input, { chunkSize, pledgedSrcSize: input.length, params: { [zlib.ZSTD_c_compressionLevel]: this.level, [zlib.ZSTD_c_checksumFlag]: 1 } }, (err, out) => {
       if (err) return void this.destroy(err);
       this.spare.push(buffer);
       this.lastOut = out.length;

@@ -27,6 +27,8 @@ export class ParallelZstdDecompress extends Transform {
   /** Whole frames being decompressed, in stream order. */
   private readonly queue: Promise<Buffer>[] = [];
   private current?: Current;
+  /** The streaming decoder of the current long frame, until all its output went out. */
+  private decoder?: ZstdDecompress;
 
   constructor(o: { workers?: number } = {}) {
     super({ writableHighWaterMark: 1 << 20, readableHighWaterMark: 1 << 20 });
@@ -43,13 +45,14 @@ export class ParallelZstdDecompress extends Transform {
   }
 
   override _read(size: number): void {
-    // The streaming decoder pauses when this stream's buffer is full; reading resumes it.
-    if (this.current?.mode === 'stream') this.current.decoder.resume();
+    // The streaming decoder pauses when this stream's buffer is full; reading resumes it (also
+    // after its frame's last bytes went in, while its output drains).
+    this.decoder?.resume();
     super._read(size);
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    if (this.current?.mode === 'stream') this.current.decoder.destroy();
+    this.decoder?.destroy();
     cb(err);
   }
 
@@ -69,6 +72,7 @@ export class ParallelZstdDecompress extends Transform {
           // Awaited at the frame's end; a decoder destroyed with this stream must not be reported as unhandled.
           done.catch(() => {});
           this.current = { mode: 'stream', decoder, done };
+          this.decoder = decoder;
         }
       } else if (ev.kind === 'bytes') {
         const c = this.current!;
@@ -80,6 +84,7 @@ export class ParallelZstdDecompress extends Transform {
         if (c.mode === 'stream') {
           c.decoder.end();
           await c.done;
+          this.decoder = undefined;
           continue;
         }
         const input = c.parts.length === 1 ? c.parts[0]! : Buffer.concat(c.parts);

@@ -2,12 +2,14 @@
 // zstd CLI from a pipe (and by Lifeboat before it wrote frames), frames concatenated with `cat`,
 // skippable frames, any cut of the input into pieces; truncated and foreign input fail clearly.
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { buffer } from 'node:stream/consumers';
 import { constants as zlib, createZstdCompress, zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParallelZstdCompress } from '../../../src/pipeline/zstd/compress.ts';
 import { ParallelZstdDecompress } from '../../../src/pipeline/zstd/decompress.ts';
+import { FrameParser } from '../../../src/pipeline/zstd/frame-parser.ts';
 import { prng } from '../../helpers/prng.ts';
 import { run, through } from '../../helpers/streams.ts';
 
@@ -58,6 +60,27 @@ describe('ParallelZstdDecompress', () => {
     const fromNodeStream = await through(createZstdCompress({ params: { [zlib.ZSTD_c_compressionLevel]: 3 } }), input);
     expect((await decode(fromNodeStream, 5, 300_000)).equals(input)).toBe(true);
   }, 60_000);
+
+  it('long frames one after another reach a slow reader whole (backpressure, no stall between frames)', async () => {
+    const a = sample(3_000_000, 5);
+    const b = sample(2_000_000, 6);
+    const z = Buffer.concat([await run('zstd', ['-3', '-q', '-c'], a), await run('zstd', ['-1', '-q', '-c'], b)]);
+    const parts: Buffer[] = [];
+    for (let off = 0; off < z.length; off += 65_536) parts.push(z.subarray(off, off + 65_536));
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from(parts),
+      new ParallelZstdDecompress(),
+      new Writable({ highWaterMark: 1 << 16, write: (c: Buffer, _e, cb) => (out.push(c), setTimeout(cb, 1)) }),
+    );
+    expect(Buffer.concat(out).equals(Buffer.concat([a, b]))).toBe(true);
+  }, 60_000);
+
+  it('our own frames record their content size (so they decompress in parallel)', async () => {
+    const z = await through(new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20 }), sample(1_500_000, 8));
+    const events = new FrameParser().feed(z).filter((e) => e.kind === 'start');
+    expect(events).toEqual([{ kind: 'start', contentSize: 1 << 20 }, { kind: 'start', contentSize: 1_500_000 - (1 << 20) }]);
+  });
 
   it('decodes frames concatenated in one piece, and skips skippable frames', async () => {
     const a = Buffer.from('first frame\n');
