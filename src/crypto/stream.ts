@@ -124,28 +124,45 @@ export class StreamOpener {
    */
   update(data: Buffer, emit: (plain: Buffer) => void): void {
     if (this.sawLast && data.length > 0) throw payloadError('data follows the final chunk', this.offset());
-    this.parts.push(data);
-    this.partsLength += data.length;
-    // Gather small pieces until a whole sealed chunk is there: each byte is copied once here.
-    if (this.partsLength < SEALED_CHUNK) return;
-    let buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLength);
-    while (buf.length >= SEALED_CHUNK) {
-      if (this.sawLast) throw payloadError('data follows the final chunk', this.offset());
-      const sealed = buf.subarray(0, SEALED_CHUNK);
-      let plain = openChunk(this.key, this.counter, false, sealed);
-      if (plain === undefined) {
-        plain = openChunk(this.key, this.counter, true, sealed);
-        if (plain === undefined) throw payloadError('chunk authentication failed', this.offset());
-        this.sawLast = true;
+    let off = 0;
+    if (this.partsLength > 0) {
+      // Complete the chunk that straddled the previous input: only its bytes are copied.
+      const need = SEALED_CHUNK - this.partsLength;
+      if (data.length < need) {
+        this.parts.push(Buffer.from(data));
+        this.partsLength += data.length;
+        return;
       }
-      emit(plain);
-      this.counter++;
-      buf = buf.subarray(SEALED_CHUNK);
+      const first = Buffer.concat([...this.parts, data.subarray(0, need)], SEALED_CHUNK);
+      this.parts = [];
+      this.partsLength = 0;
+      this.openMiddleOrLast(first, emit);
+      off = need;
     }
-    if (this.sawLast && buf.length > 0) throw payloadError('data follows the final chunk', this.offset());
-    // Copy the small remainder so that a large input buffer is not kept alive by it.
-    this.parts = buf.length > 0 ? [Buffer.from(buf)] : [];
-    this.partsLength = buf.length;
+    // Whole chunks are opened where they lie in the input, without a copy.
+    while (data.length - off >= SEALED_CHUNK) {
+      this.openMiddleOrLast(data.subarray(off, off + SEALED_CHUNK), emit);
+      off += SEALED_CHUNK;
+    }
+    if (off < data.length) {
+      if (this.sawLast) throw payloadError('data follows the final chunk', this.offset());
+      // Copy the small remainder so that a large input buffer is not kept alive by it.
+      this.parts = [Buffer.from(data.subarray(off))];
+      this.partsLength = data.length - off;
+    }
+  }
+
+  /** Opens one full-size sealed chunk: a middle chunk, or else the final one. */
+  private openMiddleOrLast(sealed: Buffer, emit: (plain: Buffer) => void): void {
+    if (this.sawLast) throw payloadError('data follows the final chunk', this.offset());
+    let plain = openChunk(this.key, this.counter, false, sealed);
+    if (plain === undefined) {
+      plain = openChunk(this.key, this.counter, true, sealed);
+      if (plain === undefined) throw payloadError('chunk authentication failed', this.offset());
+      this.sawLast = true;
+    }
+    emit(plain);
+    this.counter++;
   }
 
   /** Called at the end of the ciphertext: opens the short final chunk, if any. */
