@@ -266,6 +266,37 @@ describe('fault injection', () => {
     ledger.push({ fault: 'one bit flipped in a manifest on site a', outcome: 'the copy on a counts as damaged (unparseable, or its payload no longer matches); restore came from b; verify named it, verify_damaged_copies{a}=1; next run committed on both; heal restored the manifest from b' });
   }, 60_000);
 
+  it('a bit flipped in a payload on site a, and a manifest cut short on site a: both copies damaged, restored from b, healed', async () => {
+    const ids = [...committed];
+    const [flipId, cutId] = [ids.at(-1)!, ids.at(-2)!];
+    const snapDir = (id: string): string => join(ws.dir, 'site-a', 'jobs', 'data', 'snapshots', id);
+    const payload = join(snapDir(flipId), (await readdir(snapDir(flipId))).find((n) => n.startsWith('payload'))!);
+    const payloadBytes = await readFile(payload);
+    const flipped = Buffer.from(payloadBytes);
+    flipped[Math.floor(flipped.length / 2)]! ^= 0x04;
+    await writeFile(payload, flipped);
+    const manifest = join(snapDir(cutId), 'manifest.json');
+    const manifestBytes = await readFile(manifest);
+    await writeFile(manifest, manifestBytes.subarray(0, manifestBytes.length >> 1));
+    // Same size, different bytes: the restore from a fails its hash and falls back to b.
+    const fallbacks: string[] = [];
+    const rr = await restore(ctx, 'data', { snapshot: flipId, target: join(ws.dir, 'restored-flip'), onFallback: (site, err) => fallbacks.push(`${site}: ${err.message}`) });
+    expect(rr.site).toBe('b');
+    expect(fallbacks[0]).toMatch(/^a: .*(SHA-256|authentication)/);
+    // The cut manifest does not parse: that copy is not a snapshot on a (listed as damaged).
+    const listing = (await listSnapshots(ctx, 'data')).listings.find((l) => l.site === 'a')!;
+    expect(listing.damaged.map((d) => d.id)).toContain(cutId);
+    expect((await daemonVerify()).state).toBe('failed');
+    expect(await metric('lifeboat_verify_damaged_copies', { backup_job: 'data', site: 'a' })).toBe(2);
+    const h = await heal(ctx, 'data', { check: true });
+    expect(h.copied.map((c) => c.snapshotId).sort()).toEqual([cutId, flipId].sort());
+    expect(await readFile(payload)).toEqual(payloadBytes);
+    expect(await readFile(manifest)).toEqual(manifestBytes);
+    expect((await daemonVerify()).state).toBe('succeeded');
+    expect((await run()).committed).toEqual(['a', 'b']);
+    ledger.push({ fault: 'one bit flipped in a payload on site a; a manifest on site a cut in half', outcome: 'restore from a failed its hash and fell back to b; the cut manifest listed as damaged; verify_damaged_copies{a}=2; heal --check restored both byte for byte; next run committed on both' });
+  }, 60_000);
+
   it('a wrong S3 secret for site b: a permanent failure naming the site, never the secret; a commits', async () => {
     const text = (await readFile(join(ws.dir, 'lifeboat.yaml'), 'utf8')).replace('${env:LB_F_SECRET}', '${env:LB_F_WRONG}');
     const wrong = new Context(parseConfig(text, join(ws.dir, 'lifeboat.yaml'), { env: { ...childEnv, LB_F_WRONG: 'wrong-secret-Kq83' } }));
