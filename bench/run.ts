@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { Row } from './scenarios/common.ts';
 import { daemonScale } from './scenarios/daemon-scale.ts';
-import { filesBackup } from './scenarios/files.ts';
+import { filesScenarios } from './scenarios/files.ts';
 import { postgresAvailable, postgresScenarios } from './scenarios/postgres.ts';
+import { resticAvailable, resticScenario } from './scenarios/restic.ts';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 1 : 3;
@@ -27,8 +28,16 @@ need('zstd', 'zstd');
 need('age', 'age');
 need('/usr/bin/time', 'time');
 
-const rows: Row[] = [await filesBackup(quick ? 128 << 20 : 1 << 30, rounds)];
+const size = quick ? 128 << 20 : 1 << 30;
+const rows: Row[] = await filesScenarios({ size, rounds, sites: 2, restore: true });
 const skipped: string[] = [];
+if (!quick) {
+  // Memory does not grow with the dataset or the number of sites.
+  rows.push(...(await filesScenarios({ size, rounds: 1, sites: 3, restore: false })));
+  rows.push(...(await filesScenarios({ size: 8 * 2 ** 30, rounds: 1, sites: 2, restore: false })));
+}
+if (resticAvailable()) rows.push(await resticScenario(size, rounds));
+else skipped.push('restic (not installed: Debian package restic)');
 if (postgresAvailable()) rows.push(...(await postgresScenarios(quick ? 5 : 20, rounds)));
 else skipped.push('PostgreSQL (no server reachable with PGHOST/PGPORT/PGUSER)');
 

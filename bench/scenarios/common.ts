@@ -1,8 +1,8 @@
 /** What every benchmark scenario shares: a row of the results table and a few helpers. */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Measured } from '../measure.ts';
 
 export interface Row {
@@ -16,7 +16,8 @@ export interface Row {
 }
 
 export const root = join(import.meta.dirname, '..', '..');
-export const lifeboatCmd = `"${process.execPath}" "${root}/bin/lifeboat"`;
+/** Lifeboat as users run it (its own launcher, with this Node first on PATH). */
+export const lifeboatCmd = `PATH="${dirname(process.execPath)}:$PATH" "${root}/bin/lifeboat"`;
 
 export function median(ms: Measured[]): Measured {
   const mid = <T>(xs: T[]): T => xs[Math.floor(xs.length / 2)]!;
@@ -47,4 +48,11 @@ export async function alternate(round: number, ours: () => Promise<Measured>, re
     into.reference.push(await reference());
     into.ours.push(await ours());
   }
+}
+
+/** The payload file of a job's newest snapshot on an fs site (for references that read it as stock tools would). */
+export async function latestPayload(site: string, job: string): Promise<string> {
+  const dir = join(site, 'jobs', job, 'snapshots');
+  const snap = join(dir, (await readdir(dir)).sort().at(-1)!);
+  return join(snap, (await readdir(snap)).find((n) => n.startsWith('payload'))!);
 }

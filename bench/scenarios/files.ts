@@ -1,38 +1,77 @@
 /**
- * Files backup: a generated mixed directory to two fs sites, against
- * `tar -cf - | zstd -3 -T1 | age -r R | tee A > B` followed by `sync A B` (Lifeboat fsyncs what it
- * stores, so the reference does too). Target: ≤ 1.5× the reference's wall time, ≤ 200 MiB RSS.
+ * Files: a generated mixed directory.
+ * - backup to N fs sites next to `tar -cf - | zstd -3 -T1 | age -r R | tee A … > N` followed by
+ *   `sync` (Lifeboat fsyncs what it stores, so the reference does too). Target ≤ 0.9×, ≤ 200 MiB RSS.
+ * - restore from an fs site to a new folder next to `age -d | zstd -d | tar -x` of a local copy of
+ *   the same payload. Target ≤ 1.0×.
  */
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, latestPayload, lifeboatCmd, median, type Row } from './common.ts';
 
-export async function filesBackup(size: number, rounds: number): Promise<Row> {
-  const data = await dataset(size);
-  const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\njobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
+export interface FilesOptions {
+  readonly size: number;
+  readonly rounds: number;
+  readonly sites: number;
+  /** Also measure a restore. */
+  readonly restore: boolean;
+}
+
+const gib = (n: number): string => (n >= 2 ** 30 ? `${n / 2 ** 30} GiB` : `${n / 2 ** 20} MiB`);
+
+export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
+  const data = await dataset(o.size);
+  const names = Array.from({ length: o.sites }, (_, i) => `s${i + 1}`);
+  const ws = await benchWorkspace(() => `sites:\n${names.map((n) => `  ${n}: { type: fs, path: ./${n} }\n`).join('')}jobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
+  const refs = names.map((n) => `"${ws.dir}/ref-${n}"`);
   try {
     // Warm the page cache so that neither side pays for the first read from disk.
     execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
-    const runs = { ours: [] as Measured[], reference: [] as Measured[] };
-    const reference = `tar -cf - -C "${data}" . | zstd -3 -T1 -q | age -r ${ws.recipient} | tee "${ws.dir}/ref-a" > "${ws.dir}/ref-b" && sync "${ws.dir}/ref-a" "${ws.dir}/ref-b"`;
-    for (let i = 0; i < rounds; i++) {
-      await rm(join(ws.dir, 'a'), { recursive: true, force: true });
-      await rm(join(ws.dir, 'b'), { recursive: true, force: true });
-      await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(reference), runs);
-      await rm(join(ws.dir, 'ref-a'), { force: true });
-      await rm(join(ws.dir, 'ref-b'), { force: true });
+    const backups = { ours: [] as Measured[], reference: [] as Measured[] };
+    const restores = { ours: [] as Measured[], reference: [] as Measured[] };
+    const reference = `tar -cf - -C "${data}" . | zstd -3 -T1 -q | age -r ${ws.recipient} | tee ${refs.slice(1).join(' ')} > ${refs[0]} && sync ${refs.join(' ')}`;
+    for (let i = 0; i < o.rounds; i++) {
+      for (const n of names) await rm(join(ws.dir, n), { recursive: true, force: true });
+      await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(reference), backups);
+      for (const r of names) await rm(join(ws.dir, `ref-${r}`), { force: true });
+      if (!o.restore) continue;
+      // The reference reads a local copy of the very payload Lifeboat stored.
+      const payload = await latestPayload(join(ws.dir, names[0]!), 'bench');
+      const ours = join(ws.dir, 'restored-ours');
+      const theirs = join(ws.dir, 'restored-ref');
+      await alternate(
+        i,
+        () => measure(`${lifeboatCmd} restore bench -c "${ws.config}" --site ${names[0]} --to "${ours}" && sync -f "${ws.dir}"`),
+        () => measure(`mkdir "${theirs}" && age -d -i "${ws.identity}" "${payload}" | zstd -d -q | tar -x -C "${theirs}" && sync -f "${ws.dir}"`),
+        restores,
+      );
+      await rm(ours, { recursive: true, force: true });
+      await rm(theirs, { recursive: true, force: true });
     }
-    return {
-      scenario: `files backup, ${size >> 20} MiB mixed, 2 fs sites`,
-      lifeboat: median(runs.ours),
-      reference: median(runs.reference),
-      referenceName: 'tar \\| zstd -3 -T1 \\| age \\| tee A > B; sync',
-      bytes: size,
-      target: { ratio: 1.5, rssBytes: 200 << 20 },
-    };
+    const rows: Row[] = [
+      {
+        scenario: `files backup, ${gib(o.size)} mixed, ${o.sites} fs sites`,
+        lifeboat: median(backups.ours),
+        reference: median(backups.reference),
+        referenceName: `tar \\| zstd -3 -T1 \\| age \\| tee (${o.sites} files); sync`,
+        bytes: o.size,
+        target: { ratio: 0.9, rssBytes: 200 << 20 },
+      },
+    ];
+    if (o.restore) {
+      rows.push({
+        scenario: `files restore, ${gib(o.size)} mixed, from an fs site`,
+        lifeboat: median(restores.ours),
+        reference: median(restores.reference),
+        referenceName: 'age -d \\| zstd -d \\| tar -x of a local payload; sync',
+        bytes: o.size,
+        target: { ratio: 1.0, rssBytes: 200 << 20 },
+      });
+    }
+    return rows;
   } finally {
     await rm(ws.dir, { recursive: true, force: true });
   }

@@ -1,0 +1,60 @@
+/**
+ * `npm run bench:profile`: one files backup of the 1 GiB benchmark dataset to two fs sites under
+ * `node --cpu-prof`, summarised as self time per function (main thread; zstd frames run on libuv's
+ * threads and show up as the process's CPU time beyond the main thread's). Writes the summary to
+ * stdout and the raw profile, zstd-compressed, to bench/profiles/ (open it in Chrome DevTools or
+ * speedscope after `zstd -d`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dataset } from './dataset.ts';
+import { measure } from './measure.ts';
+import { benchWorkspace, root } from './scenarios/common.ts';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const size = process.argv.includes('--quick') ? 128 << 20 : 1 << 30;
+const data = await dataset(size);
+const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\njobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
+const profDir = join(ws.dir, 'prof');
+try {
+  execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
+  const m = await measure(`"${process.execPath}" --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat" backup bench -c "${ws.config}"`);
+  const file = (await readdir(profDir)).find((n) => n.endsWith('.cpuprofile'))!;
+  const p = JSON.parse(await readFile(join(profDir, file), 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    const n = byId.get(id)!;
+    const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}` : '';
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
+  const total = (p.endTime - p.startTime) / 1e3;
+  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  const lines = [
+    `files backup, ${size >> 20} MiB mixed, 2 fs sites: wall ${m.wall.toFixed(2)} s, process CPU ${m.cpu.toFixed(2)} s (tar included), main thread profiled ${(total / 1e3).toFixed(2)} s`,
+    '',
+    '| self ms | share of main thread | function |',
+    '|---|---|---|',
+    ...rows.map(([k, us]) => `| ${(us / 1e3).toFixed(0)} | ${((us / 1e3 / total) * 100).toFixed(1)}% | \`${k}\` |`),
+  ];
+  console.log(lines.join('\n'));
+  const out = join(root, 'bench', 'profiles');
+  await mkdir(out, { recursive: true });
+  execFileSync('zstd', ['-19', '-q', '-f', join(profDir, file), '-o', join(out, `files-backup-${size >> 20}MiB.cpuprofile.zst`)]);
+} finally {
+  await rm(ws.dir, { recursive: true, force: true });
+}

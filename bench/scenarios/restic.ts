@@ -1,0 +1,53 @@
+/**
+ * Lifeboat next to restic, the usual open-source choice, on the same directory: a first backup to
+ * two local repositories, restic's two runs side by side (the faster of the ways to reach two
+ * repositories; one after the other is slower still). Lifeboat stores to two fs sites. Target:
+ * ≤ 0.4× restic's time. Skipped when restic is not installed.
+ */
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dataset } from '../dataset.ts';
+import { measure, type Measured } from '../measure.ts';
+import { alternate, benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
+
+export function resticAvailable(): boolean {
+  try {
+    execFileSync('restic', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function resticScenario(size: number, rounds: number): Promise<Row> {
+  const data = await dataset(size);
+  const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\njobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
+  // restic's repository password (a benchmark-only value; restic needs one).
+  const env = { ...process.env, RESTIC_PASSWORD: 'lifeboat-bench' };
+  const repos = [join(ws.dir, 'restic-a'), join(ws.dir, 'restic-b')];
+  try {
+    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
+    const runs = { ours: [] as Measured[], reference: [] as Measured[] };
+    for (let i = 0; i < rounds; i++) {
+      await rm(join(ws.dir, 'a'), { recursive: true, force: true });
+      await rm(join(ws.dir, 'b'), { recursive: true, force: true });
+      for (const r of repos) {
+        await rm(r, { recursive: true, force: true });
+        execFileSync('restic', ['init', '-q', '-r', r], { env, stdio: 'ignore' });
+      }
+      const restic = `restic backup -q -r "${repos[0]}" "${data}" & a=$!; restic backup -q -r "${repos[1]}" "${data}" & b=$!; wait $a && wait $b && sync -f "${ws.dir}"`;
+      await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(restic, env), runs);
+    }
+    return {
+      scenario: `files backup, ${size >> 20} MiB mixed, 2 sites, next to restic`,
+      lifeboat: median(runs.ours),
+      reference: median(runs.reference),
+      referenceName: `restic ${execFileSync('restic', ['version']).toString().split(' ')[1]} backup to 2 local repositories at once`,
+      bytes: size,
+      target: { ratio: 0.4 },
+    };
+  } finally {
+    await rm(ws.dir, { recursive: true, force: true });
+  }
+}
