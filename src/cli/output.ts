@@ -16,7 +16,8 @@ export interface Out {
   readonly json: boolean;
   info(line: string): void;
   result(human: string, data: unknown): void;
-  progress(line: string): void;
+  /** A progress line on a TTY, at most five times a second; `line` is only called when shown. */
+  progress(line: () => string): void;
   endProgress(): void;
   error(err: unknown): void;
 }
@@ -41,7 +42,7 @@ export function createOut(json: boolean, stdout: NodeJS.WriteStream = process.st
       if (now - last < 200) return;
       last = now;
       shown = true;
-      stderr.write(`\r\x1b[2K${line}`);
+      stderr.write(`\r\x1b[2K${line()}`);
     },
     endProgress() {
       if (tty && shown) stderr.write('\r\x1b[2K');

@@ -19,7 +19,7 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
           const started = Date.now();
           const r = await backup(ctx, jobName, {
             signal,
-            onProgress: (p) => out.progress(`backup ${jobName}: ${formatBytes(p.sourceBytes)} read, ${formatBytes(p.storedBytes)} stored, ${rate(p.sourceBytes, started)}`),
+            onProgress: (p) => out.progress(() => `backup ${jobName}: ${formatBytes(p.sourceBytes)} read, ${formatBytes(p.storedBytes)} stored, ${rate(p.sourceBytes, started)}`),
           });
           const m = r.manifest;
           const lines = [

@@ -45,7 +45,7 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
             snapshot: o.snapshot,
             ...(o.site !== undefined ? { site: o.site } : {}),
             signal,
-            onProgress: (p) => out.progress(`${p.phase}${p.bytes !== undefined ? ` ${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)}` : ''}` : ''}`),
+            onProgress: (p) => out.progress(() => `${p.phase}${p.bytes !== undefined ? ` ${formatBytes(p.bytes)}${p.total ? ` of ${formatBytes(p.total)}` : ''}` : ''}`),
           });
           const human = [describeReport(report), ...unwritten.map((u) => `warning: the report could not be written to site ${u.site}: ${u.error}`)].join('\n');
           out.result(human, { ...report, unwritten });

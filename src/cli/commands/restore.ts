@@ -71,7 +71,7 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
           const r = await restore(ctx, jobName, {
             ...request(o),
             signal,
-            onProgress: (p) => out.progress(`restore ${jobName} from ${p.site}: ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
+            onProgress: (p) => out.progress(() => `restore ${jobName} from ${p.site}: ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
             onFallback: (site, err, next) => out.info(`site ${site} failed (${err.message}); trying site ${next}`),
           });
           const fell = r.failedSites.length ? ` after ${r.failedSites.map((f) => f.site).join(', ')} failed` : '';

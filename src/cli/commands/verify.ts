@@ -23,7 +23,11 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
         const ctx = new Context(await load(o.config));
         try {
           let n = 0;
-          const r = await verify(ctx, jobName, { ...(o.site !== undefined ? { site: o.site } : {}), deep: o.deep ?? false, signal, onSnapshot: () => out.progress(`checked ${++n} snapshot copies`) });
+          const onSnapshot = (): void => {
+            n++;
+            out.progress(() => `checked ${n} snapshot copies`);
+          };
+          const r = await verify(ctx, jobName, { ...(o.site !== undefined ? { site: o.site } : {}), deep: o.deep ?? false, signal, onSnapshot });
           const bad = r.checked.filter((c) => !c.ok);
           const human = [
             `${r.checked.length} snapshot copies checked${r.deep ? ' (deep: decrypted and decompressed)' : ''}: ${r.checked.length - bad.length} good, ${bad.length} damaged`,
