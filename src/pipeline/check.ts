@@ -37,6 +37,10 @@ export async function copyObject(from: Site, to: Site, obj: StoredObject, signal
   const body = await from.get(obj.key, { signal });
   const checked = new Measure({ expect: { ...obj.ciphertext, what: `site "${from.name}": ${obj.key}` }, holdBack: true });
   body.on('error', (err) => checked.destroy(err));
+  // A mismatch can fail `checked` before the site starts reading it (it may first create a folder
+  // or open a file): the put still sees the stream as failed; this only keeps the error from being
+  // reported as uncaught in between.
+  checked.on('error', () => {});
   try {
     await to.put(obj.key, body.pipe(checked), { signal, retain: true });
   } finally {
