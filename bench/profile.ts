@@ -6,7 +6,7 @@
  * speedscope after `zstd -d`).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from './dataset.ts';
 import { measure } from './measure.ts';
@@ -52,9 +52,13 @@ try {
     ...rows.map(([k, us]) => `| ${(us / 1e3).toFixed(0)} | ${((us / 1e3 / total) * 100).toFixed(1)}% | \`${k}\` |`),
   ];
   console.log(lines.join('\n'));
+  // Script addresses relative to the repository: the stored profile names no folder of this machine.
+  for (const n of p.nodes) n.callFrame.url = n.callFrame.url.replace(`file://${root}/`, '');
+  const clean = join(profDir, 'clean.cpuprofile');
+  await writeFile(clean, JSON.stringify(p));
   const out = join(root, 'bench', 'profiles');
   await mkdir(out, { recursive: true });
-  execFileSync('zstd', ['-19', '-q', '-f', join(profDir, file), '-o', join(out, `files-backup-${size >> 20}MiB.cpuprofile.zst`)]);
+  execFileSync('zstd', ['-19', '-q', '-f', clean, '-o', join(out, `files-backup-${size >> 20}MiB.cpuprofile.zst`)]);
 } finally {
   await rm(ws.dir, { recursive: true, force: true });
 }
