@@ -1,6 +1,6 @@
 /**
  * `npm run bench:profile`: one files backup of the 1 GiB benchmark dataset to two fs sites under
- * `node --cpu-prof`, summarised as self time per function (main thread; zstd frames run on libuv's
+ * `node --cpu-prof` (with `--restore`: a backup, then its restore from one site under the profiler), summarised as self time per function (main thread; zstd frames run on libuv's
  * threads and show up as the process's CPU time beyond the main thread's). Writes the summary to
  * stdout and the raw profile, zstd-compressed, to bench/profiles/ (open it in Chrome DevTools or
  * speedscope after `zstd -d`).
@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from './dataset.ts';
 import { measure } from './measure.ts';
-import { benchWorkspace, root } from './scenarios/common.ts';
+import { benchWorkspace, lifeboatCmd, root } from './scenarios/common.ts';
 
 interface ProfileNode {
   id: number;
@@ -26,12 +26,16 @@ interface Profile {
 }
 
 const size = process.argv.includes('--quick') ? 128 << 20 : 1 << 30;
+const restore = process.argv.includes('--restore');
+const what = restore ? 'restore' : 'backup';
 const data = await dataset(size);
 const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\njobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
 const profDir = join(ws.dir, 'prof');
 try {
   execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
-  const m = await measure(`"${process.execPath}" --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat" backup bench -c "${ws.config}"`);
+  const profiled = `"${process.execPath}" --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat"`;
+  if (restore) execFileSync('sh', ['-c', `${lifeboatCmd} backup bench -c "${ws.config}"`]);
+  const m = await measure(restore ? `${profiled} restore bench -c "${ws.config}" --site a --to "${ws.dir}/restored" && sync -f "${ws.dir}"` : `${profiled} backup bench -c "${ws.config}"`);
   const file = (await readdir(profDir)).find((n) => n.endsWith('.cpuprofile'))!;
   const p = JSON.parse(await readFile(join(profDir, file), 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -45,7 +49,7 @@ try {
   const total = (p.endTime - p.startTime) / 1e3;
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
   const lines = [
-    `files backup, ${size >> 20} MiB mixed, 2 fs sites: wall ${m.wall.toFixed(2)} s, process CPU ${m.cpu.toFixed(2)} s (tar included), main thread profiled ${(total / 1e3).toFixed(2)} s`,
+    `files ${what}, ${size >> 20} MiB mixed, ${restore ? 'from an fs site' : '2 fs sites'}: wall ${m.wall.toFixed(2)} s, process CPU ${m.cpu.toFixed(2)} s (tar included), main thread profiled ${(total / 1e3).toFixed(2)} s`,
     '',
     '| self ms | share of main thread | function |',
     '|---|---|---|',
@@ -58,7 +62,7 @@ try {
   await writeFile(clean, JSON.stringify(p));
   const out = join(root, 'bench', 'profiles');
   await mkdir(out, { recursive: true });
-  execFileSync('zstd', ['-19', '-q', '-f', clean, '-o', join(out, `files-backup-${size >> 20}MiB.cpuprofile.zst`)]);
+  execFileSync('zstd', ['-19', '-q', '-f', clean, '-o', join(out, `files-${what}-${size >> 20}MiB.cpuprofile.zst`)]);
 } finally {
   await rm(ws.dir, { recursive: true, force: true });
 }

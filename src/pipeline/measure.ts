@@ -9,7 +9,7 @@ import { LifeboatError } from '../errors.ts';
 
 export class Measure extends Transform {
   bytes = 0;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash?: Hash;
   private digest?: string;
   private readonly expect?: { bytes: number; sha256: string; what: string };
   private readonly onBytes?: (total: number) => void;
@@ -21,8 +21,13 @@ export class Measure extends Transform {
    * only once the expectation is met: a consumer cannot see the end of a stream that fails its
    * check, so it cannot commit it (a database restore, say).
    */
-  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void; holdBack?: boolean } = {}) {
+  /**
+   * With `hash: false` only the size is counted and checked: for a stage whose bytes another check
+   * already authenticates (the ciphertext of a restore, which age opens chunk by chunk).
+   */
+  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void; holdBack?: boolean; hash?: boolean } = {}) {
     super();
+    if (o.hash !== false) this.hash = createHash('sha256');
     if (o.expect) this.expect = o.expect;
     if (o.onBytes) this.onBytes = o.onBytes;
     this.holdBack = o.holdBack ?? false;
@@ -30,7 +35,7 @@ export class Measure extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.onBytes?.(this.bytes);
     if (!this.holdBack) return cb(null, chunk);
     const previous = this.held;
@@ -39,9 +44,9 @@ export class Measure extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.digest = this.hash.digest('hex');
+    this.digest = this.hash?.digest('hex');
     const e = this.expect;
-    if (e && (e.bytes !== this.bytes || e.sha256 !== this.digest)) {
+    if (e && (e.bytes !== this.bytes || (this.digest !== undefined && e.sha256 !== this.digest))) {
       const detail = e.bytes !== this.bytes ? `${this.bytes} bytes instead of ${e.bytes}` : 'SHA-256 differs from the manifest';
       cb(new LifeboatError('INTEGRITY', `${e.what}: ${detail}`));
       return;
@@ -52,18 +57,18 @@ export class Measure extends Transform {
   /** Counts and hashes bytes that reach the next stage another way (read straight into its buffers). */
   observe(piece: Buffer): void {
     this.bytes += piece.length;
-    this.hash.update(piece);
+    this.hash?.update(piece);
     this.onBytes?.(this.bytes);
   }
 
   /** Ends an observed stream: the digest is final. */
   finish(): void {
-    this.digest ??= this.hash.digest('hex');
+    this.digest ??= this.hash?.digest('hex');
   }
 
   /** The SHA-256 of everything that passed, once the stream has ended. */
   sha256(): string {
-    if (this.digest === undefined) throw new Error('the stream has not ended yet');
+    if (this.digest === undefined) throw new Error(this.hash ? 'the stream has not ended yet' : 'this stage counts bytes without hashing them');
     return this.digest;
   }
 }

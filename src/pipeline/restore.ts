@@ -3,11 +3,13 @@
  *
  *     site ─▶ measure(cipher, expect) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain, expect) ─▶ source.restore(target)
  *
- * age authenticates every 64 KiB chunk before releasing it, and both measures compare size and
- * SHA-256 with the manifest at the end of the stream; any failure is a stream error that the
- * source sees before it commits, so a corrupt snapshot is never restored as a success. When a
- * site fails or its copy is damaged, the next site holding the snapshot is tried, and the caller
- * is told why.
+ * age authenticates every 64 KiB chunk before releasing it (and a cut stream by its last-chunk
+ * flag), so the ciphertext is only counted against the manifest's size, not hashed a second time;
+ * the plaintext's size and SHA-256 are compared with the manifest at the end of the stream, which
+ * also refuses a whole payload swapped for another one sealed to the same recipient. Any failure
+ * is a stream error that the source sees before it commits, so a corrupt snapshot is never
+ * restored as a success. When a site fails or its copy is damaged, the next site holding the
+ * snapshot is tried, and the caller is told why.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,6 +59,7 @@ async function restoreObject(site: Site, input: RestoreInput, obj: Stored, consu
   const where = `site "${site.name}": snapshot ${input.manifest.snapshotId}`;
   const body = await site.get(obj.key, { signal: input.signal });
   const cipher = new Measure({
+    hash: false,
     expect: { ...obj.ciphertext, what: `${where}: the stored ${obj.what} does not match its manifest` },
     onBytes: (bytes) => input.onProgress?.({ site: site.name, bytes, total: obj.ciphertext.bytes }),
   });
