@@ -16,7 +16,23 @@ export const openapi = {
   servers: [{ url: '/api/v1' }],
   security: [{ bearer: [] }],
   paths: {
-    '/jobs': { get: { summary: 'Every job with schedule, next run, objectives and recovery point (viewer)', responses: { '200': { description: 'jobs' }, ...errors } } },
+    '/jobs': {
+      get: {
+        summary: 'Every job with schedule, next run, objectives, recovery point, per-site state, and its status against the objectives: ok, at-risk (80% used), breached, unknown or none (viewer)',
+        responses: { '200': { description: 'jobs' }, ...errors },
+      },
+    },
+    '/whoami': { get: { summary: 'The name and role of the calling token (viewer)', responses: { '200': { description: '{name, role}' }, ...errors } } },
+    '/operations': {
+      get: {
+        summary: 'Recent operations, newest first; kept in memory until the daemon restarts (viewer)',
+        parameters: [
+          { name: 'job', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+        ],
+        responses: { '200': { description: '{operations: Operation[]}' }, ...errors },
+      },
+    },
     '/jobs/{job}/snapshots': {
       get: { summary: 'Committed snapshots across the job\'s sites (viewer)', parameters: [jobParam], responses: { '200': { description: 'snapshots' }, ...errors } },
     },

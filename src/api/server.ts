@@ -1,9 +1,11 @@
 /**
  * The HTTP listener: /metrics for Prometheus, /healthz (the process is alive), /readyz (the
- * configuration is loaded and the catalog was read), and the on-call API under /api/v1 (v1.ts).
+ * configuration is loaded and the catalog was read), the on-call API under /api/v1 (v1.ts), and
+ * the web console under /console/ (src/console) when the daemon serves the API.
  * 401 without a valid bearer token, 403 with a token of the wrong role.
  */
 import { createServer, type Server } from 'node:http';
+import { serveConsole } from '../console/serve.ts';
 import { exposition } from '../metrics/exposition.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { allows, authenticate, type TokenEntry } from './auth.ts';
@@ -49,7 +51,7 @@ export function createApiServer(o: ApiOptions): Server {
       const who = authenticate(req, o.tokens);
       if (!who.ok) return json(401, 'UNAUTHORIZED', 'a valid bearer token is needed (Authorization: Bearer …)');
       if (!allows(who.role, needed)) return json(403, 'FORBIDDEN', `token "${who.name}" has the ${who.role} role; this needs ${needed}`);
-      void handleV1(o.v1, req, res, parts, who.name);
+      void handleV1(o.v1, req, res, parts, { name: who.name, role: who.role });
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
@@ -59,6 +61,7 @@ export function createApiServer(o: ApiOptions): Server {
       if (!who.ok) return json(401, 'UNAUTHORIZED', 'a valid bearer token is needed (Authorization: Bearer …)');
     }
     if (path === '/healthz') return send(200, 'ok\n');
+    if (o.v1 && serveConsole(req, res, path)) return;
     if (path === '/metrics') {
       exposition(o.metrics.registry).then(
         (text) => send(200, text, o.metrics.registry.contentType),

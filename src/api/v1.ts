@@ -1,13 +1,15 @@
 /**
  * The on-call API under /api/v1:
  *
- *     GET  /jobs                       every job: schedule, next run, objectives, recovery point (viewer)
+ *     GET  /jobs                       every job: schedule, next run, objectives, recovery point, status (viewer)
  *     GET  /jobs/{job}/snapshots       committed snapshots across the job's sites (viewer)
  *     POST /jobs/{job}/backups         start a backup now → 202 with an operation (operator)
  *     POST /jobs/{job}/restores        {snapshot?, target, site?, clean?, force?, noOwner?, jobs?} → 202 (operator)
  *     POST /jobs/{job}/drills          {snapshot?, site?} → 202 with an operation (operator)
  *     GET  /jobs/{job}/drills          drill reports, newest first (viewer)
+ *     GET  /operations?job=&limit=     recent operations, newest first (viewer)
  *     GET  /operations/{id}            state, progress and result of an operation (viewer)
+ *     GET  /whoami                     the caller's token name and role (viewer)
  *
  * Every error a client can cause is a 4xx with a JSON body {error: {code, message}}.
  */
@@ -19,6 +21,7 @@ import { drillHistory } from '../operations/drill.ts';
 import { listSnapshots } from '../operations/snapshots.ts';
 import { describeError, isLifeboatError } from '../errors.ts';
 import type { Role } from './auth.ts';
+import { jobView } from './job-view.ts';
 
 export interface V1 {
   readonly ctx: Context;
@@ -76,17 +79,6 @@ const drillBody = z.strictObject({
   site: z.string().min(1).max(64).optional(),
 });
 
-function drillSummary(v: V1, job: string, schedule: string | undefined) {
-  const st = v.daemon.drillState(job);
-  const last = st?.last;
-  return {
-    schedule: schedule ?? null,
-    nextRun: v.daemon.nextDrill(job)?.toISOString() ?? null,
-    verifiedRecoveryPoint: st?.verifiedRecoveryPoint?.toISOString() ?? null,
-    last: last ? { drillId: last.drillId, outcome: last.outcome, finishedAt: last.finishedAt, site: last.site ?? null, recoveryTimeSeconds: last.recoveryTimeSeconds ?? null } : null,
-  };
-}
-
 function jobOr404(v: V1, name: string) {
   const job = v.ctx.config.jobs.get(name);
   if (!job) throw new HttpError(404, 'UNKNOWN_JOB', `no job named "${name}"`);
@@ -98,26 +90,18 @@ export function routeRole(method: string, parts: string[]): Role | undefined {
   if (method === 'GET' && parts.length === 1 && parts[0] === 'jobs') return 'viewer';
   if (method === 'GET' && parts.length === 3 && parts[0] === 'jobs' && (parts[2] === 'snapshots' || parts[2] === 'drills')) return 'viewer';
   if (method === 'POST' && parts.length === 3 && parts[0] === 'jobs' && (parts[2] === 'backups' || parts[2] === 'restores' || parts[2] === 'drills')) return 'operator';
-  if (method === 'GET' && parts.length === 2 && parts[0] === 'operations') return 'viewer';
+  if (method === 'GET' && parts.length <= 2 && parts[0] === 'operations') return 'viewer';
+  if (method === 'GET' && parts.length === 1 && parts[0] === 'whoami') return 'viewer';
   return undefined;
 }
 
-export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse, parts: string[], caller: string): Promise<void> {
+export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse, parts: string[], caller: { name: string; role: Role }): Promise<void> {
   try {
     const method = req.method ?? 'GET';
+    if (method === 'GET' && parts[0] === 'whoami') return json(res, 200, caller);
     if (method === 'GET' && parts[0] === 'jobs' && parts.length === 1) {
-      const jobs = [...v.ctx.config.jobs.values()].map((j) => ({
-        name: j.name,
-        source: j.source.type,
-        sites: j.sites,
-        minSites: j.minSites,
-        schedule: j.schedule ?? null,
-        nextRun: v.daemon.nextRun(j.name)?.toISOString() ?? null,
-        objectives: { rpoSeconds: j.objectives.rpoMs === undefined ? null : j.objectives.rpoMs / 1000, rtoSeconds: j.objectives.rtoMs === undefined ? null : j.objectives.rtoMs / 1000 },
-        recoveryPoint: v.daemon.recoveryPoint(j.name)?.toISOString() ?? null,
-        drill: j.drill ? drillSummary(v, j.name, j.drill.schedule) : null,
-      }));
-      return json(res, 200, { jobs });
+      const now = Date.now();
+      return json(res, 200, { now: new Date(now).toISOString(), jobs: [...v.ctx.config.jobs.values()].map((j) => jobView(v.daemon, j, now)) });
     }
     if (method === 'GET' && parts[0] === 'jobs' && parts[2] === 'snapshots') {
       const job = jobOr404(v, parts[1]!);
@@ -131,7 +115,7 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
     if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'backups') {
       const job = jobOr404(v, parts[1]!);
       await readJson(req);
-      const op = v.daemon.trigger(job, `API request by ${caller}`);
+      const op = v.daemon.trigger(job, `API request by ${caller.name}`);
       if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
       return json(res, 202, { operation: op });
     }
@@ -153,7 +137,7 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
         ...(b.jobs ? { jobs: b.jobs } : {}),
         ...(b.globals ? { globals: true } : {}),
       };
-      const op = v.daemon.restore(job, request, `API request by ${caller}`);
+      const op = v.daemon.restore(job, request, `API request by ${caller.name}`);
       if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
       return json(res, 202, { operation: op });
     }
@@ -171,12 +155,20 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
         throw new HttpError(400, 'BAD_REQUEST', `${i?.path.join('.') || 'body'}: ${i?.message ?? 'invalid'}`);
       }
       if (parsed.data.site !== undefined && !job.sites.includes(parsed.data.site)) throw new HttpError(400, 'BAD_REQUEST', `site: ${parsed.data.site} is not a site of job ${job.name}`);
-      const op = v.daemon.triggerDrill(job, `API request by ${caller}`, {
+      const op = v.daemon.triggerDrill(job, `API request by ${caller.name}`, {
         ...(parsed.data.snapshot ? { snapshot: parsed.data.snapshot } : {}),
         ...(parsed.data.site ? { site: parsed.data.site } : {}),
       });
       if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
       return json(res, 202, { operation: op });
+    }
+    if (method === 'GET' && parts[0] === 'operations' && parts.length === 1) {
+      const query = new URL(req.url ?? '/', 'http://api').searchParams;
+      const job = query.get('job') ?? undefined;
+      if (job !== undefined) jobOr404(v, job);
+      const limit = Number(query.get('limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, 'BAD_REQUEST', 'limit: an integer from 1 to 500');
+      return json(res, 200, { operations: v.daemon.operations.list({ ...(job !== undefined ? { job } : {}), limit }) });
     }
     if (method === 'GET' && parts[0] === 'operations') {
       const op = v.daemon.operations.get(parts[1]!);

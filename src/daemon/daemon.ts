@@ -30,6 +30,7 @@ import { applyRetention, healSites } from './after-backup.ts';
 import { runLeased } from './leased.ts';
 import { doneSince, drillDoneSince, type SkipCheck } from './skip.ts';
 import { SiteSlots } from './site-slots.ts';
+import { SiteHealth } from './site-health.ts';
 import type { DrillState } from './drill-state.ts';
 import { readJobState, type JobState } from './state.ts';
 
@@ -67,6 +68,8 @@ export class Daemon {
   private stopping = false;
   private readonly points = new Map<string, Date>();
   private readonly drillStates = new Map<string, DrillState>();
+  private readonly states = new Map<string, JobState>();
+  readonly siteHealth = new SiteHealth();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly slots: SiteSlots;
   private readonly notifier: Notifier;
@@ -291,6 +294,7 @@ export class Daemon {
         this.metrics.backupBytes.inc({ backup_job: job.name, stage: 'stored' }, r.manifest.payload.ciphertext.bytes * r.committed.length);
       }
       for (const f of r.failed) {
+        this.siteHealth.failed(f.site, 'backup', f.error);
         this.metrics.siteErrors.inc({ site: f.site, operation: 'backup' });
         this.metrics.siteUp.set({ site: f.site }, 0);
       }
@@ -362,6 +366,13 @@ export class Daemon {
   private remember(job: string, st: JobState): void {
     if (st.recoveryPoint) this.points.set(job, st.recoveryPoint);
     if (st.drills) this.drillStates.set(job, st.drills);
+    this.states.set(job, st);
+    for (const [site, message] of Object.entries(st.listingErrors)) this.siteHealth.failed(site, 'listing', message);
+  }
+
+  /** The job's state as last read from its sites (snapshots per site, unreachable sites). */
+  jobState(job: string): JobState | undefined {
+    return this.states.get(job);
   }
 
   /** What the job's drill reports showed when last read: the verified recovery point, the last drill. */

@@ -43,6 +43,17 @@ export class Operations {
     return this.ops.get(id);
   }
 
+  /** Operations newest first, those of one job when `job` is given. */
+  list(o: { job?: string; limit?: number } = {}): Operation[] {
+    const out: Operation[] = [];
+    for (const op of [...this.ops.values()].reverse()) {
+      if (o.job !== undefined && op.job !== o.job) continue;
+      out.push(op);
+      if (out.length >= (o.limit ?? KEEP)) break;
+    }
+    return out;
+  }
+
   start(op: Operation): void {
     op.state = 'running';
     op.startedAt = new Date().toISOString();

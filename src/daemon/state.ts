@@ -16,6 +16,8 @@ export interface JobState {
   readonly recoveryPoint?: Date;
   readonly snapshotsBySite: Record<string, number>;
   readonly unreachable: string[];
+  /** Why each unreachable site could not be listed. */
+  readonly listingErrors: Record<string, string>;
   /** Jobs with a drill section: what their drill reports show. */
   readonly drills?: DrillState;
 }
@@ -35,9 +37,11 @@ export async function readJobState(ctx: Context, job: JobConfig, metrics: Metric
   ]);
   const snapshotsBySite: Record<string, number> = {};
   const unreachable: string[] = [];
+  const listingErrors: Record<string, string> = {};
   for (const l of listings) {
     if (l.error) {
       unreachable.push(l.site);
+      listingErrors[l.site] = l.error.message;
       metrics.siteUp.set({ site: l.site }, 0);
       continue;
     }
@@ -55,5 +59,5 @@ export async function readJobState(ctx: Context, job: JobConfig, metrics: Metric
   }
   if (job.objectives.rpoMs !== undefined) metrics.rpoObjective.set({ backup_job: job.name }, job.objectives.rpoMs / 1000);
   if (job.objectives.rtoMs !== undefined) metrics.rtoObjective.set({ backup_job: job.name }, job.objectives.rtoMs / 1000);
-  return { ...(point ? { recoveryPoint: new Date(point.manifest.createdAt) } : {}), snapshotsBySite, unreachable, ...(drills ? { drills } : {}) };
+  return { ...(point ? { recoveryPoint: new Date(point.manifest.createdAt) } : {}), snapshotsBySite, unreachable, listingErrors, ...(drills ? { drills } : {}) };
 }

@@ -135,11 +135,25 @@ describe('HTTP API v1', () => {
     expect(docs.drill.verifiedRecoveryPoint).toBe((op.result as { snapshotCreatedAt: string }).snapshotCreatedAt);
   });
 
+  it('tells a caller its role, lists recent operations, and rates each job against its objectives', async () => {
+    expect((await call('GET', '/api/v1/whoami', VIEWER)).body).toEqual({ name: 'dash', role: 'viewer' });
+    expect((await call('GET', '/api/v1/whoami', OPERATOR)).body).toEqual({ name: 'oncall', role: 'operator' });
+    const ops = (await call('GET', '/api/v1/operations?job=docs&limit=2', VIEWER)).body.operations as { job: string; queuedAt: string }[];
+    expect(ops).toHaveLength(2);
+    expect(ops[0]!.queuedAt >= ops[1]!.queuedAt).toBe(true);
+    expect((await call('GET', '/api/v1/operations?job=nope', VIEWER)).status).toBe(404);
+    expect((await call('GET', '/api/v1/operations?limit=0', VIEWER)).status).toBe(400);
+    const docs = ((await call('GET', '/api/v1/jobs', VIEWER)).body.jobs as Record<string, unknown>[])[0]!;
+    expect(docs.status).toMatchObject({ level: 'ok', rpo: { level: 'ok', objectiveSeconds: 86400 }, rto: { level: 'ok', objectiveSeconds: 3600 }, drill: 'ok' });
+    expect(docs.siteStates).toEqual([{ site: 'a', snapshots: expect.any(Number), reachable: true, lastError: null }]);
+    expect(docs.lastBackup).toMatchObject({ state: 'succeeded', error: null });
+  });
+
   it('describes itself in an OpenAPI document that lists every route it serves', async () => {
     const r = await call('GET', '/api/v1/openapi.json');
     expect(r.status).toBe(200);
     expect(r.body.openapi).toBe('3.1.0');
-    expect(Object.keys(r.body.paths as object).sort()).toEqual(['/jobs', '/jobs/{job}/backups', '/jobs/{job}/drills', '/jobs/{job}/restores', '/jobs/{job}/snapshots', '/operations/{id}']);
+    expect(Object.keys(r.body.paths as object).sort()).toEqual(['/jobs', '/jobs/{job}/backups', '/jobs/{job}/drills', '/jobs/{job}/restores', '/jobs/{job}/snapshots', '/operations', '/operations/{id}', '/whoami']);
   });
 
   it('never writes a token to its logs', () => {

@@ -112,6 +112,7 @@ describe('secrets', () => {
       }
       await call('GET', '/api/v1/jobs');
       await call('GET', '/api/v1/jobs/db/drills');
+      await call('GET', '/api/v1/operations');
       seen.push(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
       await new Promise((r) => setTimeout(r, 2500)); // failing notifications get logged
     } finally {
