@@ -7,9 +7,12 @@ import { announce, h, maskTarget } from './dom.js';
 function modal(labelId, build) {
   return new Promise((resolve) => {
     const dialog = h('dialog', { 'aria-labelledby': labelId });
+    // Focus goes back where it was (by id: a refresh may have redrawn that button meanwhile).
+    const opener = document.activeElement?.id;
     const close = (value) => {
       dialog.close();
       dialog.remove();
+      if (opener) document.getElementById(opener)?.focus();
       resolve(value);
     };
     dialog.addEventListener('cancel', (e) => {
