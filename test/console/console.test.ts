@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -250,6 +250,19 @@ describe.skipIf(!existsSync(CHROMIUM))('on-call console (headless Chromium)', ()
     expect(await page.getByRole('dialog').count()).toBe(0);
     expect(await page.locator('tr[data-operation]').filter({ hasText: 'restore' }).count()).toBe(1);
     expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows which sites hold each snapshot, so a missing copy stands out', async () => {
+    const snapshots = join(ws.dir, 'site-b', 'jobs', 'docs', 'snapshots');
+    const [id] = await readdir(snapshots);
+    await rm(join(snapshots, id!), { recursive: true });
+    const { page } = await signedIn(VIEWER);
+    await page.goto(`${base()}/console/#/jobs/docs`);
+    const table = page.locator('table', { has: page.getByRole('columnheader', { name: 'On b' }) });
+    const row = table.locator('tr', { hasText: id! });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/✔held.*▲missing/);
     await page.context().close();
   });
 });

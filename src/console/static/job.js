@@ -116,8 +116,8 @@ export function jobPage(d, who, act) {
     ),
     h('h2', {}, 'Snapshots'),
     table(
-      'Committed snapshots, newest first',
-      ['Snapshot', 'Captured', 'Size (source → stored)', 'Sites', 'Drill-verified'],
+      'Committed snapshots, newest first, and which sites hold a copy',
+      ['Snapshot', 'Captured', 'Size (source → stored)', ...job.sites.map((site) => `On ${site}`), 'Drill-verified'],
       d.snapshots.map((s) =>
         h(
           'tr',
@@ -125,7 +125,7 @@ export function jobPage(d, who, act) {
           h('td', {}, h('code', {}, s.id)),
           h('td', {}, time(s.createdAt, now)),
           h('td', {}, `${bytes(s.sourceBytes)} → ${bytes(s.storedBytes)}`),
-          h('td', {}, s.sites.join(', ')),
+          job.sites.map((site) => h('td', {}, s.sites.includes(site) ? badge('ok', 'held') : badge('at-risk', 'missing'))),
           h('td', {}, verified.has(s.id) ? badge('ok', `verified ${new Date(verified.get(s.id).finishedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`) : h('span', { class: 'muted' }, 'not drilled')),
         ),
       ),
