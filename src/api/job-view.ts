@@ -9,6 +9,7 @@
  */
 import type { JobConfig } from '../config/model.ts';
 import type { Daemon } from '../daemon/daemon.ts';
+import type { Operation } from '../daemon/operations.ts';
 
 export type Level = 'ok' | 'at-risk' | 'breached' | 'unknown' | 'none';
 
@@ -41,14 +42,25 @@ export function rtoStatus(measuredSeconds: number | undefined, rtoMs: number | u
   return { level, measuredSeconds: measuredSeconds ?? null, objectiveSeconds };
 }
 
-export function jobView(daemon: Daemon, j: JobConfig, now = Date.now()) {
+/** The daemon's operations by job, newest first: read once for a whole /jobs answer. */
+export function operationsByJob(daemon: Daemon): Map<string, Operation[]> {
+  const out = new Map<string, Operation[]>();
+  for (const op of daemon.operations.list()) {
+    const list = out.get(op.job);
+    if (list) list.push(op);
+    else out.set(op.job, [op]);
+  }
+  return out;
+}
+
+export function jobView(daemon: Daemon, j: JobConfig, now = Date.now(), byJob = operationsByJob(daemon)) {
   const drill = daemon.drillState(j.name);
   const last = drill?.last;
   const state = daemon.jobState(j.name);
   const rpo = rpoStatus(daemon.recoveryPoint(j.name), j.objectives.rpoMs, now);
   const measured = last && last.outcome !== 'failed' ? last.recoveryTimeSeconds : undefined;
   const rto = rtoStatus(measured, j.objectives.rtoMs);
-  const ops = daemon.operations.list({ job: j.name });
+  const ops = byJob.get(j.name) ?? [];
   // The newest finished backup that ran here (since the daemon started): why a job is red.
   const lastBackup = ops.find((o) => o.kind === 'backup' && (o.state === 'succeeded' || o.state === 'failed'));
   const drillLevel: Level = !j.drill ? 'none' : !last ? 'unknown' : last.outcome === 'failed' ? 'breached' : last.outcome === 'slow' ? 'at-risk' : 'ok';

@@ -21,7 +21,7 @@ import { drillHistory } from '../operations/drill.ts';
 import { listSnapshots } from '../operations/snapshots.ts';
 import { describeError, isLifeboatError } from '../errors.ts';
 import type { Role } from './auth.ts';
-import { jobView } from './job-view.ts';
+import { jobView, operationsByJob } from './job-view.ts';
 
 export interface V1 {
   readonly ctx: Context;
@@ -101,7 +101,8 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
     if (method === 'GET' && parts[0] === 'whoami') return json(res, 200, caller);
     if (method === 'GET' && parts[0] === 'jobs' && parts.length === 1) {
       const now = Date.now();
-      return json(res, 200, { now: new Date(now).toISOString(), jobs: [...v.ctx.config.jobs.values()].map((j) => jobView(v.daemon, j, now)) });
+      const byJob = operationsByJob(v.daemon);
+      return json(res, 200, { now: new Date(now).toISOString(), jobs: [...v.ctx.config.jobs.values()].map((j) => jobView(v.daemon, j, now, byJob)) });
     }
     if (method === 'GET' && parts[0] === 'jobs' && parts[2] === 'snapshots') {
       const job = jobOr404(v, parts[1]!);
