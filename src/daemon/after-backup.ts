@@ -5,14 +5,18 @@ import { describeError } from '../errors.ts';
 import type { Context } from '../operations/context.ts';
 import { prune } from '../operations/prune.ts';
 import { heal } from '../operations/verify.ts';
+import type { SiteHealth } from './site-health.ts';
 
 /** Copies snapshots to sites of the job that lack them (a site that was down catches up). */
-export async function healSites(ctx: Context, log: Logger, job: JobConfig): Promise<void> {
+export async function healSites(ctx: Context, log: Logger, job: JobConfig, health: SiteHealth): Promise<void> {
   if (job.sites.length < 2) return;
   try {
     const h = await heal(ctx, job.name);
     if (h.copied.length > 0) log.info({ backup_job: job.name, copied: h.copied }, 'healed: snapshots copied to sites that lacked them');
-    for (const f of h.failed) log.warn({ backup_job: job.name, snapshot: f.snapshotId, site: f.to, error: f.error }, 'heal failed');
+    for (const f of h.failed) {
+      log.warn({ backup_job: job.name, snapshot: f.snapshotId, site: f.to, error: f.error }, 'heal failed');
+      health.failed(f.to, 'heal', `${f.snapshotId}: ${f.error}`);
+    }
   } catch (err) {
     log.warn({ backup_job: job.name, error: describeError(err) }, 'heal not run');
   }

@@ -144,7 +144,7 @@ export class Daemon {
   }
 
   private get deps(): DrillRunnerDeps {
-    return { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations };
+    return { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations, siteHealth: this.siteHealth };
   }
 
   /** Queues a drill of `job` unless one is queued or running; undefined while shutting down. */
@@ -314,7 +314,7 @@ export class Daemon {
         details: { committed: r.committed, failed: r.failed.map((f) => ({ site: f.site, error: f.error })), seconds },
       });
       if (r.ok) {
-        await healSites(this.ctx, this.log, job);
+        await healSites(this.ctx, this.log, job, this.siteHealth);
         await applyRetention(this.ctx, this.log, job);
       }
       return !r.ok && r.failed.some((f) => !f.permanent);

@@ -10,6 +10,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import type { Context } from '../operations/context.ts';
 import { drill } from '../operations/drill.ts';
 import type { Operation, Operations } from './operations.ts';
+import type { SiteHealth } from './site-health.ts';
 import { readJobState, type JobState } from './state.ts';
 
 export interface DrillRunnerDeps {
@@ -18,6 +19,7 @@ export interface DrillRunnerDeps {
   readonly log: Logger;
   readonly notifier: Notifier;
   readonly operations: Operations;
+  readonly siteHealth: SiteHealth;
 }
 
 /** Runs the drill; resolves with the job's state read afterwards (undefined if it cannot be read). */

@@ -12,6 +12,8 @@ export async function runVerify(d: DrillRunnerDeps, job: JobConfig, op: Operatio
     const r = await verify(d.ctx, job.name, { deep: job.verify?.deep ?? false, signal, onSnapshot: () => (op.progress = { bytes: op.progress.bytes + 1 }) });
     const damaged = r.checked.filter((c) => !c.ok);
     for (const site of job.sites) d.metrics.verifyDamaged.set({ backup_job: job.name, site }, damaged.filter((c) => c.site === site).length);
+    for (const c of damaged) d.siteHealth.failed(c.site, 'verify', `${c.snapshotId}: ${c.problem}`);
+    for (const u of r.unreachable) d.siteHealth.failed(u.site, 'verify', u.error);
     d.metrics.verifyLastRun.set({ backup_job: job.name }, Date.now() / 1000);
     d.operations.finish(op, r.ok, { checked: r.checked.length, damaged, unreachable: r.unreachable }, r.ok ? undefined : `${damaged.length} damaged cop${damaged.length === 1 ? 'y' : 'ies'}, ${r.unreachable.length} unreachable site(s)`);
     d.log[r.ok ? 'info' : 'error']({ backup_job: job.name, operation: op.id, checked: r.checked.length, damaged, unreachable: r.unreachable, deep: r.deep }, r.ok ? 'verify: every copy is good' : 'verify found damaged copies');

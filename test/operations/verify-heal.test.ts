@@ -128,6 +128,9 @@ describe('verify in the daemon', () => {
     await daemon.stop();
     expect(await value('lifeboat_verify_damaged_copies', 'a')).toBe(0);
     expect(await value('lifeboat_verify_damaged_copies', 'b')).toBe(1);
+    // The console's per-site state names the damaged copy as the site's last error.
+    expect(daemon.siteHealth.lastError('b')).toMatchObject({ operation: 'verify', message: expect.stringContaining(r.snapshotId!) });
+    expect(daemon.siteHealth.lastError('a')).toBeUndefined();
     c.close();
   });
 });
