@@ -7,9 +7,16 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LifeboatError } from '../errors.ts';
 
+/** A SHA-256 computed somewhere else (another thread): `update` returns a promise when the stream must wait. */
+export interface RemoteDigest {
+  update(piece: Buffer): Promise<void> | undefined;
+  digest(): Promise<string>;
+}
+
 export class Measure extends Transform {
   bytes = 0;
   private readonly hash?: Hash;
+  private readonly remote?: RemoteDigest;
   private digest?: string;
   private readonly expect?: { bytes: number; sha256: string; what: string };
   private readonly onBytes?: (total: number) => void;
@@ -23,11 +30,13 @@ export class Measure extends Transform {
    */
   /**
    * With `hash: false` only the size is counted and checked: for a stage whose bytes another check
-   * already authenticates (the ciphertext of a restore, which age opens chunk by chunk).
+   * already authenticates (the ciphertext of a restore, which age opens chunk by chunk). With
+   * `digest`, the hashing happens there instead (streamed use only, not `observe`).
    */
-  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void; holdBack?: boolean; hash?: boolean } = {}) {
+  constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void; holdBack?: boolean; hash?: boolean; digest?: RemoteDigest } = {}) {
     super();
-    if (o.hash !== false) this.hash = createHash('sha256');
+    if (o.digest) this.remote = o.digest;
+    else if (o.hash !== false) this.hash = createHash('sha256');
     if (o.expect) this.expect = o.expect;
     if (o.onBytes) this.onBytes = o.onBytes;
     this.holdBack = o.holdBack ?? false;
@@ -37,6 +46,12 @@ export class Measure extends Transform {
     this.bytes += chunk.length;
     this.hash?.update(chunk);
     this.onBytes?.(this.bytes);
+    const wait = this.remote?.update(chunk);
+    if (wait) wait.then(() => this.pass(chunk, cb), cb);
+    else this.pass(chunk, cb);
+  }
+
+  private pass(chunk: Buffer, cb: TransformCallback): void {
     if (!this.holdBack) return cb(null, chunk);
     const previous = this.held;
     this.held = chunk;
@@ -44,7 +59,18 @@ export class Measure extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
+    if (this.remote) {
+      this.remote.digest().then((d) => {
+        this.digest = d;
+        this.check(cb);
+      }, cb);
+      return;
+    }
     this.digest = this.hash?.digest('hex');
+    this.check(cb);
+  }
+
+  private check(cb: TransformCallback): void {
     const e = this.expect;
     if (e && (e.bytes !== this.bytes || (this.digest !== undefined && e.sha256 !== this.digest))) {
       const detail = e.bytes !== this.bytes ? `${this.bytes} bytes instead of ${e.bytes}` : 'SHA-256 differs from the manifest';
@@ -68,7 +94,7 @@ export class Measure extends Transform {
 
   /** The SHA-256 of everything that passed, once the stream has ended. */
   sha256(): string {
-    if (this.digest === undefined) throw new Error(this.hash ? 'the stream has not ended yet' : 'this stage counts bytes without hashing them');
+    if (this.digest === undefined) throw new Error(this.hash || this.remote ? 'the stream has not ended yet' : 'this stage counts bytes without hashing them');
     return this.digest;
   }
 }

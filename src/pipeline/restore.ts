@@ -1,7 +1,10 @@
 /**
  * The restore data path, the mirror of backup:
  *
- *     site ─▶ measure(cipher, expect) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain, expect) ─▶ source.restore(target)
+ *     site ─▶ measure(cipher, expect) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain, expect) ─▶ [vet] ─▶ source.restore(target)
+ *
+ * Everything up to the source runs in a worker thread (restore-worker/), and a consumer process
+ * (tar, pg_restore, the mysql client) reads the plaintext from it directly.
  *
  * age authenticates every 64 KiB chunk before releasing it (and a cut stream by its last-chunk
  * flag), so the ciphertext is only counted against the manifest's size, not hashed a second time;
@@ -11,16 +14,14 @@
  * restored as a success. When a site fails or its copy is damaged, the next site holding the
  * snapshot is tried, and the caller is told why.
  */
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Manifest } from '../catalog/manifest.ts';
-import { createDecryptStream } from '../crypto/age.ts';
 import type { Identity } from '../crypto/keys.ts';
 import { LifeboatError, describeError, type ErrorCode } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import type { Facts, Source, TargetOptions } from '../sources/source.ts';
-import { Measure } from './measure.ts';
-import { ParallelZstdDecompress } from './zstd/decompress.ts';
+import type { Vetting } from './restore-worker/protocol.ts';
+import { Plaintext } from './restore-worker/plaintext.ts';
 
 export interface RestoreInput {
   readonly manifest: Manifest;
@@ -52,34 +53,32 @@ interface Stored {
   readonly key: string;
   readonly plaintext: { bytes: number; sha256: string };
   readonly ciphertext: { bytes: number; sha256: string };
+  readonly vet?: Vetting;
 }
 
-/** Downloads, verifies and decrypts one stored object, handing the plaintext to `consume`. */
+/**
+ * Downloads, verifies and decrypts one stored object in a worker thread (restore-worker/), handing
+ * the plaintext to `consume`.
+ */
 async function restoreObject(site: Site, input: RestoreInput, obj: Stored, consume: (plain: Readable) => Promise<Facts>): Promise<Facts> {
   const where = `site "${site.name}": snapshot ${input.manifest.snapshotId}`;
-  const body = await site.get(obj.key, { signal: input.signal });
-  const cipher = new Measure({
-    hash: false,
-    expect: { ...obj.ciphertext, what: `${where}: the stored ${obj.what} does not match its manifest` },
-    onBytes: (bytes) => input.onProgress?.({ site: site.name, bytes, total: obj.ciphertext.bytes }),
+  const plain = await Plaintext.start({
+    site,
+    key: obj.key,
+    identities: input.identities,
+    cipher: { ...obj.ciphertext, what: `${where}: the stored ${obj.what} does not match its manifest` },
+    plain: { ...obj.plaintext, what: `${where}: the restored ${obj.what} does not match its manifest` },
+    ...(obj.vet ? { vet: obj.vet } : {}),
+    signal: input.signal,
+    onProgress: (bytes) => input.onProgress?.({ site: site.name, bytes, total: obj.ciphertext.bytes }),
   });
-  const plain = new Measure({ expect: { ...obj.plaintext, what: `${where}: the restored ${obj.what} does not match its manifest` }, holdBack: true });
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const flow = pipeline(body, cipher, createDecryptStream(input.identities), new ParallelZstdDecompress(), plain, out, { signal: input.signal });
-  const flowError = flow.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
   try {
-    const facts = await consume(out);
-    await flow;
+    const facts = await consume(plain);
+    await plain.verdict;
     return facts;
   } catch (err) {
-    // The consumer may have stopped reading early: release the download.
-    body.destroy();
-    out.destroy();
     // A damaged or forged payload is the root cause of whatever the consumer then reported.
-    const upstream = await flowError;
+    const upstream = await plain.stop();
     throw upstream instanceof LifeboatError ? upstream : err;
   }
 }
@@ -94,7 +93,8 @@ async function restoreFrom(site: Site, input: RestoreInput): Promise<Facts> {
     const facts = await restoreObject(site, input, { ...part, what: `${name} part` }, (plain) => source.restorePart!(name, plain, input.target, o));
     for (const [k, v] of Object.entries(facts)) partFacts[`${name}.${k}`] = v;
   }
-  const facts = await restoreObject(site, input, { ...manifest.payload, what: 'payload' }, (plain) => source.restore(plain, input.target, o));
+  const vet = source.restoreVetting ? { kind: source.restoreVetting, what: `restore into ${input.target}` } : undefined;
+  const facts = await restoreObject(site, input, { ...manifest.payload, what: 'payload', ...(vet ? { vet } : {}) }, (plain) => source.restore(plain, input.target, o));
   return { ...partFacts, ...facts };
 }
 

@@ -8,6 +8,8 @@
  *   under the final key; a failed or aborted put leaves no object and no orphan upload parts.
  *   With `ifNoneMatch`, fails with code CONFLICT when the key already exists.
  * - get: a stream of the object; a missing key rejects with code NOT_FOUND.
+ * - open (optional, sites that keep objects as local files): the object's file, opened for
+ *   reading, for a reader in another thread; errors as for get.
  * - getBytes: a small object (manifest, hold, report) whole; larger than `limit` rejects with
  *   code INTEGRITY, a missing key with NOT_FOUND.
  * - stat: size and time of an object, or undefined when it does not exist.
@@ -18,6 +20,7 @@
  * - sweepIncomplete: clears leftovers of puts that were interrupted (a crash, a killed gateway).
  * - errors are LifeboatErrors naming the site; `permanent` says whether retrying can help.
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 export interface ObjectInfo {
@@ -45,6 +48,7 @@ export interface Site {
   readonly location: string;
   put(key: string, body: Readable, o?: PutOptions): Promise<{ bytes: number }>;
   get(key: string, o?: { signal?: AbortSignal }): Promise<Readable>;
+  open?(key: string): Promise<FileHandle>;
   getBytes(key: string, limit: number): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;

@@ -10,7 +10,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, type ErrorCode } from '../errors.ts';
 import { ChildOutput } from './child-output.ts';
-import type { Dump, Facts } from './source.ts';
+import { isSocketInput, type Dump, type Facts, type SocketInput } from './source.ts';
 
 const STDERR_TAIL = 4096;
 
@@ -143,8 +143,13 @@ async function feed(input: Readable, stdin: Writable): Promise<void> {
   if (open) stdin.end();
 }
 
-/** Runs a consumer: pipes `input` into its stdin; resolves once the input ended well and it exited 0. */
+/**
+ * Runs a consumer: pipes `input` into its stdin; resolves once the input ended well and it exited 0.
+ * A restore's plaintext (`SocketInput`) becomes the child's stdin itself, without passing through
+ * this thread.
+ */
 export async function runConsumer(spec: ChildSpec, input: Readable, signal: AbortSignal): Promise<{ stderr: string }> {
+  if (isSocketInput(input)) return runOnSocket(spec, input, signal);
   const opts: SpawnOptions = { stdio: ['pipe', 'ignore', 'pipe'], env: spec.env ?? process.env, signal, killSignal: 'SIGKILL' };
   if (spec.cwd) opts.cwd = spec.cwd;
   const child = spawn(spec.cmd, spec.args, opts);
@@ -186,4 +191,49 @@ export function deferredStream(produce: (out: PassThrough) => Promise<Facts>): D
   const done = produce(out);
   done.catch((err: unknown) => out.destroy(err as Error));
   return { stream: out, done };
+}
+
+/**
+ * The consumer reads the worker's plaintext socket directly. When the worker fails (a damaged or
+ * forged payload, a site that failed mid-read), the consumer is killed first and only then is the
+ * worker stopped, which closes the socket: the consumer never reads the end of a failed stream.
+ */
+async function runOnSocket(spec: ChildSpec, plain: SocketInput, signal: AbortSignal): Promise<{ stderr: string }> {
+  // Its own process group, so that a kill also reaches what it started (`sh -c 'cat > file'`):
+  // a surviving grandchild would read the socket's end once the worker stops.
+  const opts: SpawnOptions = { env: spec.env ?? process.env, detached: true };
+  if (spec.cwd) opts.cwd = spec.cwd;
+  const stdin = plain.takeSocket();
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(spec.cmd, spec.args, { ...opts, stdio: [stdin, 'ignore', 'pipe'] });
+  } finally {
+    // The child holds its own copy of the socket.
+    stdin.destroy();
+  }
+  const exited = collectExit(child, spec, 'RESTORE_FAILED').catch((err: unknown) => err as LifeboatError);
+  const kill = (): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  signal.addEventListener('abort', kill, { once: true });
+  let upstream: unknown;
+  await plain.verdict.catch((err: unknown) => {
+    upstream = err;
+    kill();
+  });
+  const exit = await exited;
+  signal.removeEventListener('abort', kill);
+  if (upstream !== undefined) {
+    await plain.stop();
+    throw upstream;
+  }
+  if (exit instanceof LifeboatError) throw exit;
+  if (signal.aborted) throw new LifeboatError('ABORTED', `${spec.what} was aborted`);
+  if (exit.code !== 0) throw exitError(spec, exit, 'RESTORE_FAILED');
+  return { stderr: exit.stderr };
 }

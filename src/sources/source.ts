@@ -11,6 +11,7 @@
  *   place, …) only if the input stream ended without error, because the pipeline verifies hashes
  *   and authentication as the last bytes pass and signals a mismatch as a stream error.
  */
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { PayloadExt } from '../catalog/layout.ts';
 
@@ -33,6 +34,23 @@ export interface TargetOptions {
   readonly jobs?: number;
   /** Databases: the target server's password, from a config reference (drill targets). */
   readonly password?: string;
+}
+
+/**
+ * A restore input that a consumer process can take as its stdin, so the bytes never pass through
+ * this thread (the pipeline's worker writes them). The stream is whole only when `verdict`
+ * resolves; when it rejects, the consumer must be stopped before `stop()` closes the socket.
+ */
+export interface SocketInput extends Readable {
+  /** The socket for a child's stdin; destroy this copy once the child has it. */
+  takeSocket(): Socket;
+  readonly verdict: Promise<void>;
+  /** Closes the writer's end; resolves with its own error when it had failed. */
+  stop(): Promise<Error | undefined>;
+}
+
+export function isSocketInput(input: Readable): input is SocketInput {
+  return typeof (input as Partial<SocketInput>).takeSocket === 'function';
 }
 
 export interface RestoreOptions extends TargetOptions {
@@ -59,6 +77,11 @@ export interface Source {
   readonly ext: PayloadExt;
   /** What a restore target is for this kind, for messages: "a directory", "a database URL", "a file". */
   readonly targetKind: string;
+  /**
+   * A format the restore pipeline vets the plaintext as, before restore() sees a byte of it:
+   * `tar` refuses archives whose members would land outside the target (sources/files/vet.ts).
+   */
+  readonly restoreVetting?: 'tar';
   dump(o: { signal: AbortSignal }): Dump;
   /**
    * Databases: the tables and their estimated row counts at dump time, from the catalog (cheap:

@@ -95,13 +95,21 @@ export class FsSite implements Site {
   }
 
   async get(key: string): Promise<Readable> {
-    const path = this.path(key);
+    const fh = await this.open(key);
     try {
-      const fh = await open(path, 'r');
       // Read buffers sized to the object, up to 1 MiB: thousands of small manifests at start-up
       // must not each allocate a megabyte.
       const { size } = await fh.stat();
       return createReadStream('', { fd: fh, highWaterMark: Math.min(1 << 20, Math.max(16 << 10, size + 1)) });
+    } catch (err) {
+      await fh.close();
+      throw this.fail('reading', key, err);
+    }
+  }
+
+  async open(key: string): Promise<FileHandle> {
+    try {
+      return await open(this.path(key), 'r');
     } catch (err) {
       throw this.fail('reading', key, err);
     }

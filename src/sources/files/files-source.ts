@@ -12,18 +12,19 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Readable, pipeline } from 'node:stream';
+import { Readable } from 'node:stream';
 import { LifeboatError } from '../../errors.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
-import { vetTarStream } from './vet.ts';
 import { listEntry, memberList, rootsFor } from './walk.ts';
 
 export class FilesSource implements Source {
   readonly kind = 'files';
   readonly ext = 'tar' as const;
   readonly targetKind = 'a directory';
+  /** The pipeline vets every archive before tar extracts it (see vet.ts). */
+  readonly restoreVetting = 'tar' as const;
   private readonly cfg: FilesSourceConfig;
 
   constructor(cfg: FilesSourceConfig) {
@@ -82,8 +83,7 @@ export class FilesSource implements Source {
     const tmp = join(parent, `.${basename(path)}.lifeboat-partial-${randomBytes(4).toString('hex')}`);
     await mkdir(tmp, { mode: 0o700 });
     try {
-      const vetted = pipeline(input, vetTarStream(`restore into ${target}`), () => {});
-      await runConsumer({ cmd: 'tar', args: ['--extract', '--file=-', `--directory=${tmp}`], what: `tar (extracting into ${target})` }, vetted, o.signal);
+      await runConsumer({ cmd: 'tar', args: ['--extract', '--file=-', `--directory=${tmp}`], what: `tar (extracting into ${target})` }, input, o.signal);
       await commit(tmp, path);
       return { target: path };
     } catch (err) {

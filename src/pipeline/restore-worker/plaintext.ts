@@ -1,0 +1,199 @@
+/**
+ * The main thread's side of a restore's data path (see worker.ts): starts the worker on one stored
+ * object and hands out its verified plaintext, either as a socket for a consumer's stdin (the
+ * bytes never enter this thread) or as an ordinary Readable for consumers in this process.
+ *
+ * Contract, as for any restore input: the plaintext ends cleanly only when every byte decrypted,
+ * the size and SHA-256 matched the manifest and the vetting passed; otherwise `verdict` rejects
+ * with the reason while the socket stays open, and the consumer must be stopped before `stop()`
+ * lets the socket close — a consumer never sees a failed stream end as if it were whole.
+ */
+import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
+import type { Identity } from '../../crypto/keys.ts';
+import { LifeboatError } from '../../errors.ts';
+import type { Site } from '../../sites/site.ts';
+import type { SocketInput } from '../../sources/source.ts';
+import { DigestReader, digestRing } from './shared-digest.ts';
+import { reviveError, type CipherSource, type Expectation, type FromWorker, type Vetting, type WorkerJob } from './protocol.ts';
+
+export interface PlaintextInput {
+  readonly site: Site;
+  readonly key: string;
+  readonly identities: readonly Identity[];
+  readonly cipher: Expectation;
+  readonly plain: Expectation;
+  readonly vet?: Vetting;
+  readonly signal: AbortSignal;
+  readonly onProgress?: (cipherBytes: number) => void;
+}
+
+/**
+ * The worker's modules are TypeScript like the rest: Node strips their types, from the compile
+ * cache when bin/lifeboat set NODE_COMPILE_CACHE (otherwise the thread loads Node's TypeScript
+ * stripper for itself, ~20 MiB more).
+ */
+const WORKER = new URL('./worker.ts', import.meta.url);
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, resolve);
+  });
+}
+
+export class Plaintext extends Readable implements SocketInput {
+  /** Settles when the worker has verified and written every byte, or failed. */
+  readonly verdict: Promise<void>;
+  private readonly worker: Worker;
+  private socket?: Socket;
+  private handedOut = false;
+  private settle!: { resolve: () => void; reject: (err: Error) => void };
+  /** 'ok' once the worker verified everything; the first error otherwise. */
+  private outcome?: 'ok' | Error;
+  /** A site read that failed in this thread: the cause of whatever the worker then saw. */
+  private readError?: Error;
+
+  private constructor(worker: Worker) {
+    super({ highWaterMark: 1 << 20 });
+    this.worker = worker;
+    this.verdict = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.verdict.catch(() => {});
+    // A failure is also the verdict's, which every consumer awaits: a stream failed before anyone
+    // read it must not become an uncaught exception.
+    this.on('error', () => {});
+  }
+
+  /** Starts the worker on `input.key` of `input.site`; resolves once the plaintext socket is connected. */
+  static async start(input: PlaintextInput): Promise<Plaintext> {
+    if (input.signal.aborted) throw new LifeboatError('ABORTED', 'the restore was aborted');
+    // A site that keeps objects as local files hands the worker the open file; any other is read
+    // here and fed to the worker through a socket.
+    const file: FileHandle | undefined = await input.site.open?.(input.key);
+    const body = file ? undefined : await input.site.get(input.key, { signal: input.signal });
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-'));
+    const outServer = createServer({ pauseOnConnect: true });
+    const inServer = body ? createServer() : undefined;
+    let plaintext: Plaintext | undefined;
+    try {
+      await listen(outServer, join(dir, 'out'));
+      if (inServer) await listen(inServer, join(dir, 'in'));
+      const from: CipherSource = file ? { file } : { socket: join(dir, 'in') };
+      const job: WorkerJob = {
+        from,
+        identities: input.identities.map((i) => ({ privateKey: i.privateKey, recipient: { text: i.recipient.text, publicKey: i.recipient.publicKey, raw: i.recipient.raw } })),
+        cipher: input.cipher,
+        plain: input.plain,
+        out: join(dir, 'out'),
+        ring: digestRing(),
+        ...(input.vet ? { vet: input.vet } : {}),
+      };
+      const p = new Plaintext(new Worker(WORKER));
+      plaintext = p;
+      p.watch(input, new DigestReader(job.ring));
+      const out = new Promise<Socket>((resolve) => outServer.once('connection', resolve));
+      const feed = inServer ? new Promise<Socket>((resolve) => inServer.once('connection', resolve)) : undefined;
+      p.worker.postMessage(job, file ? [file] : []);
+      const ended = p.verdict.then(() => {
+        throw new Error('the restore worker ended before it connected');
+      });
+      ended.catch(() => {});
+      p.socket = await Promise.race([out, ended]);
+      if (feed && body) {
+        const into = await Promise.race([feed, ended]);
+        body.once('error', (err) => (p.readError ??= err));
+        pipeline(body, into).catch(() => into.destroy());
+      }
+      return p;
+    } catch (err) {
+      body?.destroy();
+      if (plaintext) await plaintext.stop();
+      else await file?.close();
+      throw err;
+    } finally {
+      outServer.close();
+      inServer?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private watch(input: PlaintextInput, digest: DigestReader): void {
+    const fail = (err: Error): void => {
+      if (this.outcome !== undefined) return;
+      this.outcome = this.readError ?? err;
+      this.settle.reject(this.outcome);
+      if (!this.handedOut) this.destroy(this.outcome);
+    };
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'hash' || m.type === 'digest') this.worker.postMessage(digest.answer(m));
+      else if (m.type === 'progress') input.onProgress?.(m.bytes);
+      else if (m.type === 'error') fail(reviveError(m.error));
+      else if (this.outcome === undefined) {
+        this.outcome = 'ok';
+        this.settle.resolve();
+      }
+    });
+    this.worker.on('error', (err) => fail(new Error(`the restore worker failed: ${err.message}`)));
+    this.worker.on('exit', () => fail(new Error('the restore worker stopped before the end of the stream')));
+    const abort = (): void => {
+      fail(new LifeboatError('ABORTED', 'the restore was aborted'));
+      void this.worker.terminate();
+    };
+    input.signal.addEventListener('abort', abort, { once: true });
+    const unwatch = (): void => input.signal.removeEventListener('abort', abort);
+    this.verdict.then(unwatch, unwatch);
+  }
+
+  /**
+   * The plaintext socket, for a child's stdin: the child gets its own copy at spawn; destroy this
+   * one right after. The Readable side is unusable afterwards.
+   */
+  takeSocket(): Socket {
+    if (this.outcome instanceof Error) throw this.outcome;
+    if (this.handedOut || !this.socket) throw new Error('the plaintext was already handed out');
+    this.handedOut = true;
+    return this.socket;
+  }
+
+  override _read(): void {
+    const socket = this.socket;
+    if (!socket || this.handedOut) return;
+    if (socket.listenerCount('data') === 0) {
+      socket.on('data', (chunk: Buffer) => {
+        if (!this.push(chunk)) socket.pause();
+      });
+      // The socket's end alone proves nothing: the stream is whole only once the worker says so.
+      socket.on('end', () => {
+        this.verdict.then(
+          () => this.push(null),
+          () => {},
+        );
+      });
+      socket.on('error', (err) => {
+        if (this.outcome === undefined) this.destroy(err);
+      });
+    }
+    socket.resume();
+  }
+
+  /**
+   * Stops the worker, which closes its end of the socket: call it only after the consumer stopped.
+   * Returns the worker's own error when it had failed before.
+   */
+  async stop(): Promise<Error | undefined> {
+    const outcome = this.outcome;
+    this.socket?.destroy();
+    await this.worker.terminate();
+    return outcome instanceof Error ? outcome : undefined;
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.handedOut) this.socket?.destroy();
+    cb(err);
+  }
+}

@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEncryptStream } from '../../src/crypto/age.ts';
+import { generateIdentity, parseIdentityFile, parseRecipient } from '../../src/crypto/keys.ts';
+import { LifeboatError } from '../../src/errors.ts';
+import { Plaintext, type PlaintextInput } from '../../src/pipeline/restore-worker/plaintext.ts';
+import { ParallelZstdCompress } from '../../src/pipeline/zstd/compress.ts';
+import { FsSite } from '../../src/sites/fs/fs-site.ts';
+import type { Site } from '../../src/sites/site.ts';
+import { runConsumer } from '../../src/sources/child.ts';
+
+// 5 MiB of half-compressible data: several zstd frames and many age chunks.
+const plain = Buffer.concat(Array.from({ length: 40 }, (_, i) => (i % 2 ? randomBytes(128 << 10) : Buffer.alloc(128 << 10, i))));
+const sha = createHash('sha256').update(plain).digest('hex');
+const key = generateIdentity();
+const identity = parseIdentityFile(key.text, 'test identity')[0]!;
+
+let dir: string;
+let site: FsSite;
+let cipherBytes: number;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-worker-'));
+  site = new FsSite('local', join(dir, 'site'));
+  const sealed = new PassThrough();
+  const stored = site.put('payload', sealed);
+  await pipeline(Readable.from([plain]), new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20 }), createEncryptStream([parseRecipient(key.recipient)]), sealed);
+  cipherBytes = (await stored).bytes;
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function input(o: Partial<PlaintextInput> = {}): PlaintextInput {
+  return {
+    site,
+    key: 'payload',
+    identities: [identity],
+    cipher: { bytes: cipherBytes, sha256: '', what: 'the stored payload' },
+    plain: { bytes: plain.length, sha256: sha, what: 'the restored payload' },
+    signal: new AbortController().signal,
+    ...o,
+  };
+}
+
+describe('the restore worker', () => {
+  it('hands a consumer process the verified plaintext as its stdin', async () => {
+    const out = join(dir, 'direct.bin');
+    const progress: number[] = [];
+    const p = await Plaintext.start(input({ onProgress: (b) => progress.push(b) }));
+    await runConsumer({ cmd: 'sh', args: ['-c', `cat > "${out}"`], what: 'cat' }, p, new AbortController().signal);
+    expect((await readFile(out)).equals(plain)).toBe(true);
+    expect(progress.at(-1)).toBe(cipherBytes);
+  });
+
+  it('reads as an ordinary stream in this thread too', async () => {
+    const p = await Plaintext.start(input());
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+  });
+
+  it('kills a consumer before it could see the end of a stream that fails its check', async () => {
+    // `sh` would write the marker once cat saw the end of its input: it must never get there.
+    const out = join(dir, 'forged.bin');
+    const marker = join(dir, 'forged.done');
+    const p = await Plaintext.start(input({ plain: { bytes: plain.length, sha256: '0'.repeat(64), what: 'the restored payload' } }));
+    const run = runConsumer({ cmd: 'sh', args: ['-c', `cat > "${out}"; echo end > "${marker}"`], what: 'cat' }, p, new AbortController().signal);
+    await expect(run).rejects.toThrow(/the restored payload: SHA-256 differs from the manifest/);
+    expect(existsSync(marker)).toBe(false);
+    // The last chunk was held back: what cat got is short.
+    expect((await readFile(out)).length).toBeLessThan(plain.length);
+  });
+
+  it('fails the stream, instead of ending it, when read in this thread', async () => {
+    const p = await Plaintext.start(input({ plain: { bytes: plain.length + 1, sha256: sha, what: 'the restored payload' } }));
+    const read = (async () => {
+      for await (const c of p) void c;
+    })();
+    await expect(read).rejects.toThrow(/the restored payload: \d+ bytes instead of \d+/);
+  });
+
+  it('names a failed site read as the cause, not the truncated stream it leaves', async () => {
+    // A site whose download breaks after 1 MiB: read in this thread and fed to the worker.
+    const body = await readFile(join(dir, 'site', 'payload'));
+    const breaking = {
+      name: 'flaky',
+      get: async () =>
+        Readable.from(
+          (async function* () {
+            yield body.subarray(0, 1 << 20);
+            throw new LifeboatError('SITE_ERROR', 'site "flaky": connection reset while reading payload', { permanent: false });
+          })(),
+        ),
+    } as Partial<Site> as Site;
+    const p = await Plaintext.start(input({ site: breaking }));
+    const run = runConsumer({ cmd: 'sh', args: ['-c', 'cat > /dev/null'], what: 'cat' }, p, new AbortController().signal);
+    await expect(run).rejects.toThrow(/site "flaky": connection reset/);
+  });
+
+  it('stops the worker and the consumer when the restore is aborted', async () => {
+    const ac = new AbortController();
+    const p = await Plaintext.start(input({ signal: ac.signal }));
+    // A consumer that never reads: the worker blocks on a full socket until the abort.
+    const run = runConsumer({ cmd: 'sleep', args: ['30'], what: 'sleep' }, p, ac.signal);
+    setTimeout(() => ac.abort(), 200);
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('refuses a wrong identity with the decryption error', async () => {
+    const other = parseIdentityFile(generateIdentity().text, 'other identity')[0]!;
+    const p = await Plaintext.start(input({ identities: [other] })).catch((err: unknown) => err);
+    const err = p instanceof Plaintext ? await runConsumer({ cmd: 'sh', args: ['-c', 'cat > /dev/null'], what: 'cat' }, p, new AbortController().signal).catch((e: unknown) => e) : p;
+    expect(err).toMatchObject({ code: 'DECRYPT_NO_MATCH' });
+  });
+});
