@@ -128,15 +128,18 @@ describe('PostgreSQL source', () => {
 
   it('a pg_dump older than the server is refused, naming both versions', async () => {
     // No older pg_dump can be installed next to this server, so a stand-in reports an older
-    // version; psql (for the server's version) is the real one.
+    // version; psql (for the server's version) is the real one. pg_dump starts beside the version
+    // check, so the stand-in also writes output and exits 0: none of it may be committed.
     const bin = join(ws.dir, 'old-bin');
     await mkdir(bin);
-    await writeFile(join(bin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
+    await writeFile(join(bin, 'pg_dump'), '#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 9.6.24"; else head -c 3000000 /dev/urandom; fi\n');
     await chmod(join(bin, 'pg_dump'), 0o755);
     const { stdout } = await execFileP('sh', ['-c', 'command -v psql']);
     await symlink(stdout.trim(), join(bin, 'psql'));
     const c = await ws.context(job(`, binDir: "${bin}"`));
+    const before = await snapshotCount();
     await expect(backup(c, 'db')).rejects.toThrow(/pg_dump 9\.6 is older than the server .* \(PostgreSQL \d+\.\d+\) and cannot dump it: install the PostgreSQL \d+ client tools/);
+    expect(await snapshotCount()).toBe(before);
     c.close();
   });
 
