@@ -1,9 +1,10 @@
 /**
  * `npm run bench:profile`: one files backup of the 1 GiB benchmark dataset to two fs sites under
- * `node --cpu-prof` (with `--restore`: a backup, then its restore from one site under the profiler), summarised as self time per function (main thread; zstd frames run on libuv's
- * threads and show up as the process's CPU time beyond the main thread's). Writes the summary to
- * stdout and the raw profile, zstd-compressed, to bench/profiles/ (open it in Chrome DevTools or
- * speedscope after `zstd -d`).
+ * `node --cpu-prof` (with `--restore`: a backup, then its restore from one site under the profiler),
+ * summarised as self time per function for each JavaScript thread (the main thread, and a
+ * restore's worker thread; zstd frames run on libuv's threads and show up as the process's CPU
+ * time beyond these). Writes the summary to stdout and the raw profiles, zstd-compressed, to
+ * bench/profiles/ (open them in Chrome DevTools or speedscope after `zstd -d`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,33 +37,49 @@ try {
   const profiled = `"${process.execPath}" --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat"`;
   if (restore) execFileSync('sh', ['-c', `${lifeboatCmd} backup bench -c "${ws.config}"`]);
   const m = await measure(restore ? `${profiled} restore bench -c "${ws.config}" --site a --to "${ws.dir}/restored" && sync -f "${ws.dir}"` : `${profiled} backup bench -c "${ws.config}"`);
-  const file = (await readdir(profDir)).find((n) => n.endsWith('.cpuprofile'))!;
-  const p = JSON.parse(await readFile(join(profDir, file), 'utf8')) as Profile;
+  // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile (0 is the main thread;
+  // a restore's data path runs in a worker thread).
+  const files = (await readdir(profDir)).filter((n) => n.endsWith('.cpuprofile')).sort((a, b) => threadOf(a) - threadOf(b));
+  const lines = [`files ${what}, ${size >> 20} MiB mixed, ${restore ? 'from an fs site' : '2 fs sites'}: wall ${m.wall.toFixed(2)} s, process CPU ${m.cpu.toFixed(2)} s (tar included)`];
+  const out = join(root, 'bench', 'profiles');
+  await mkdir(out, { recursive: true });
+  for (const file of files) {
+    const thread = threadOf(file);
+    const p = JSON.parse(await readFile(join(profDir, file), 'utf8')) as Profile;
+    lines.push('', ...summary(p, thread === 0 ? 'main thread' : `worker thread ${thread}`));
+    // Script addresses relative to the repository: the stored profile names no folder of this machine.
+    for (const n of p.nodes) n.callFrame.url = n.callFrame.url.replace(`file://${root}/`, '');
+    const clean = join(profDir, `clean-${thread}.json`);
+    await writeFile(clean, JSON.stringify(p));
+    const name = `files-${what}-${size >> 20}MiB${thread === 0 ? '' : `.thread${thread}`}.cpuprofile.zst`;
+    execFileSync('zstd', ['-19', '-q', '-f', clean, '-o', join(out, name)]);
+  }
+  console.log(lines.join('\n'));
+} finally {
+  await rm(ws.dir, { recursive: true, force: true });
+}
+
+function threadOf(file: string): number {
+  return Number(file.split('.').at(-3));
+}
+
+/** Self time per function, largest first. */
+function summary(p: Profile, thread: string): string[] {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   p.samples.forEach((id, i) => {
     const n = byId.get(id)!;
-    const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}` : '';
+    const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}` : '';
     const key = `${n.callFrame.functionName || '(anonymous)'} ${where}`.trim();
     self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0));
   });
   const total = (p.endTime - p.startTime) / 1e3;
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
-  const lines = [
-    `files ${what}, ${size >> 20} MiB mixed, ${restore ? 'from an fs site' : '2 fs sites'}: wall ${m.wall.toFixed(2)} s, process CPU ${m.cpu.toFixed(2)} s (tar included), main thread profiled ${(total / 1e3).toFixed(2)} s`,
+  return [
+    `${thread}: profiled ${(total / 1e3).toFixed(2)} s`,
     '',
-    '| self ms | share of main thread | function |',
+    `| self ms | share of the ${thread} | function |`,
     '|---|---|---|',
     ...rows.map(([k, us]) => `| ${(us / 1e3).toFixed(0)} | ${((us / 1e3 / total) * 100).toFixed(1)}% | \`${k}\` |`),
   ];
-  console.log(lines.join('\n'));
-  // Script addresses relative to the repository: the stored profile names no folder of this machine.
-  for (const n of p.nodes) n.callFrame.url = n.callFrame.url.replace(`file://${root}/`, '');
-  const clean = join(profDir, 'clean.cpuprofile');
-  await writeFile(clean, JSON.stringify(p));
-  const out = join(root, 'bench', 'profiles');
-  await mkdir(out, { recursive: true });
-  execFileSync('zstd', ['-19', '-q', '-f', clean, '-o', join(out, `files-${what}-${size >> 20}MiB.cpuprofile.zst`)]);
-} finally {
-  await rm(ws.dir, { recursive: true, force: true });
 }
