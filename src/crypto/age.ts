@@ -12,6 +12,7 @@
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { release } from '../memory.ts';
 import { LifeboatError } from '../errors.ts';
 import { encodeHeader, headerError, parseHeader, verifyHeaderMac } from './header.ts';
 import type { Identity, Recipient } from './keys.ts';
@@ -26,8 +27,12 @@ function payloadKey(fileKey: Buffer, nonce: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
 }
 
-/** A Transform that turns plaintext into an age file for the given recipients. */
-export function createEncryptStream(recipients: readonly Recipient[]): Transform {
+/**
+ * A Transform that turns plaintext into an age file for the given recipients. With `consumeInput`,
+ * the caller hands over each input buffer and the memory around it (zstd frames from node:zlib):
+ * it is freed as soon as it is sealed (see memory.ts).
+ */
+export function createEncryptStream(recipients: readonly Recipient[], o: { consumeInput?: boolean } = {}): Transform {
   if (recipients.length === 0) throw new LifeboatError('KEY_INVALID', 'age encryption needs at least one recipient');
   const fileKey = randomBytes(16);
   const header = encodeHeader(
@@ -44,6 +49,8 @@ export function createEncryptStream(recipients: readonly Recipient[]): Transform
         this.push(Buffer.concat([header, nonce]));
       }
       for (const b of sealer.update(chunk)) this.push(b);
+      // The sealer copied what it keeps (less than a chunk) into its own staging buffer.
+      if (o.consumeInput) release(chunk, { wholeMemory: true });
       cb();
     },
     flush(cb: TransformCallback) {

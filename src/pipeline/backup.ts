@@ -108,7 +108,8 @@ async function streamPart(input: PartInput): Promise<PartResult> {
   try {
     const compress = new ParallelZstdCompress({ level: input.compressionLevel });
     // A child's output is read straight into the compressor's frames (no copy); any other stream flows through.
-    const encrypt = createEncryptStream(input.recipients);
+    // The compressor's frames are handed over: each is freed once sealed.
+    const encrypt = createEncryptStream(input.recipients, { consumeInput: true });
     const flow =
       dump.stream instanceof ChildOutput
         ? pipeline(compress.readFrom(dump.stream, (piece) => plain.observe(piece), () => plain.finish()), encrypt, cipher, fan)

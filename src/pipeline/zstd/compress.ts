@@ -1,6 +1,6 @@
 /**
  * zstd compression on several cores: the stream is cut into frames of `frameBytes` and each frame is
- * compressed on its own (node:zlib's one-shot zstdCompress, on libuv's thread pool), several at a
+ * compressed on its own (one-frame.ts, on libuv's thread pool), several at a
  * time, and written out in order. Concatenated zstd frames are one valid zstd stream, so stock
  * `zstd -d` (and any decoder) reads the payload as before; the snapshot format does not change.
  *
@@ -16,8 +16,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
-import { constants as zlib, zstdCompress } from 'node:zlib';
 import type { ChildOutput } from '../../sources/child-output.ts';
+import { compressFrame } from './one-frame.ts';
 
 interface Frame {
   done: boolean;
@@ -134,19 +134,22 @@ export class ParallelZstdCompress extends Transform {
     this.queue.push(frame);
     // An output buffer sized from the last frame's result (a little more): data compresses much like
     // the data just before it, and a buffer sized for the worst case would hold a whole frame's worth
-    // of memory for each well-compressed frame. When it is too small, zlib adds another and joins them.
+    // of memory for each well-compressed frame. When it is too small, zlib adds another and they are
+    // joined. Each output is the only view of its memory: the encryption stage frees it once sealed.
     const bound = this.frameBytes + (this.frameBytes >> 7) + (64 << 10);
     const chunkSize = Math.min(bound, Math.max(64 << 10, this.lastOut + (this.lastOut >> 3) + (64 << 10)));
     // The pledged size puts the frame's content size in its header: decoders (ours) can then
     // decompress whole frames in parallel, into buffers of the right size.
-    zstdCompress(input, { chunkSize, pledgedSrcSize: input.length, params: { [zlib.ZSTD_c_compressionLevel]: this.level, [zlib.ZSTD_c_checksumFlag]: 1 } }, (err, out) => {
-      if (err) return void this.destroy(err);
-      this.spare.push(buffer);
-      this.lastOut = out.length;
-      frame.done = true;
-      frame.out = out;
-      this.release();
-    });
+    compressFrame(input, { level: this.level, outBytes: chunkSize, checksum: true }).then(
+      (out) => {
+        this.spare.push(buffer);
+        this.lastOut = out.length;
+        frame.done = true;
+        frame.out = out;
+        this.release();
+      },
+      (err: Error) => this.destroy(err),
+    );
   }
 
   /** Pushes finished frames from the head of the queue, in order, and wakes a waiting writer. */

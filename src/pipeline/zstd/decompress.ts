@@ -13,9 +13,11 @@
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { createZstdDecompress, zstdDecompress, type ZstdDecompress } from 'node:zlib';
+import { createZstdDecompress, type ZstdDecompress } from 'node:zlib';
 import { LifeboatError } from '../../errors.ts';
+import { release } from '../../memory.ts';
 import { FrameParser } from './frame-parser.ts';
+import { decompressFrame } from './one-frame.ts';
 
 const WHOLE_FRAME_LIMIT = 32 << 20;
 
@@ -87,8 +89,11 @@ export class ParallelZstdDecompress extends Transform {
           this.decoder = undefined;
           continue;
         }
-        const input = c.parts.length === 1 ? c.parts[0]! : Buffer.concat(c.parts);
+        const gathered = c.parts.length > 1;
+        const input = gathered ? Buffer.concat(c.parts) : c.parts[0]!;
         const frame = inflate(input, c.size);
+        // A gathered frame is this stage's own copy: freed as soon as it is decompressed.
+        if (gathered) void frame.then(() => release(input), () => {});
         // Awaited in order by drain(); this only keeps a failure from being reported as unhandled first.
         frame.catch(() => {});
         this.queue.push(frame);
@@ -107,13 +112,13 @@ export class ParallelZstdDecompress extends Transform {
   }
 }
 
-function inflate(frame: Buffer, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunkSize = Math.max(64 << 10, Math.min(size, 4 << 20));
-    zstdDecompress(frame, { chunkSize, maxOutputLength: Math.max(size, 1) }, (err, out) => {
-      if (err) reject(new LifeboatError('INTEGRITY', `a zstd frame does not decompress: ${err.message}`));
-      else if (out.length !== size) reject(new LifeboatError('INTEGRITY', `a zstd frame decompressed to ${out.length} bytes, its header says ${size}`));
-      else resolve(out);
-    });
-  });
+async function inflate(frame: Buffer, size: number): Promise<Buffer> {
+  try {
+    const out = await decompressFrame(frame, size);
+    if (out.length !== size) throw new LifeboatError('INTEGRITY', `a zstd frame decompressed to ${out.length} bytes, its header says ${size}`);
+    return out;
+  } catch (err) {
+    if (err instanceof LifeboatError) throw err;
+    throw new LifeboatError('INTEGRITY', `a zstd frame does not decompress: ${(err as Error).message}`);
+  }
 }
