@@ -70,11 +70,12 @@ function findHeaderEnd(buf: Buffer): number {
 }
 
 /**
- * A Transform that decrypts an age file with any of the given identities. Plaintext is released
+ * A Transform that decrypts an age file with any of the given identities. With `consumeInput`, the
+ * caller hands over each input buffer, freed once opened (see memory.ts). Plaintext is released
  * chunk by chunk as each chunk authenticates; the first failure destroys the stream with a
  * LifeboatError whose code says which kind it is (no match, header, HMAC, payload at byte N).
  */
-export function createDecryptStream(identities: readonly Identity[]): Transform {
+export function createDecryptStream(identities: readonly Identity[], o: { consumeInput?: boolean } = {}): Transform {
   let buffered: Buffer = Buffer.alloc(0);
   let opener: StreamOpener | undefined;
   let headerLength = 0;
@@ -82,6 +83,9 @@ export function createDecryptStream(identities: readonly Identity[]): Transform 
   function feed(stream: Transform, chunk: Buffer): void {
     if (opener) {
       opener.update(chunk, (plain) => stream.push(plain));
+      // The opener copied what it keeps (less than a chunk). Before the header is complete, the
+      // input may still be referenced by `buffered`: those first chunks are left to the collector.
+      if (o.consumeInput) release(chunk);
       return;
     }
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);

@@ -92,7 +92,7 @@ async function run(job: WorkerJob, digest: DigestWriter, post: (m: FromWorker) =
       post({ type: 'progress', bytes });
     },
   });
-  const stages: Transform[] = [cipher, createDecryptStream(identitiesOf(job.identities)), new ParallelZstdDecompress(), new Measure({ expect: job.plain, holdBack: true, digest })];
+  const stages: Transform[] = [cipher, createDecryptStream(identitiesOf(job.identities), { consumeInput: true }), new ParallelZstdDecompress(), new Measure({ expect: job.plain, holdBack: true, digest })];
   if (job.vet) {
     // Loaded only when asked for: the tar parser is the one large module here.
     const { vetTarStream } = await import('../../sources/files/vet.ts');
