@@ -76,10 +76,16 @@ export class Plaintext extends Readable implements SocketInput {
     // here and fed to the worker through a socket.
     const file: FileHandle | undefined = await input.site.open?.(input.key);
     const body = file ? undefined : await input.site.get(input.key, { signal: input.signal });
+    let plaintext: Plaintext | undefined;
+    // Listened to at once: a download may fail while the worker is still starting.
+    let readError: Error | undefined;
+    body?.on('error', (err) => {
+      readError ??= err;
+      if (plaintext) plaintext.readError ??= err;
+    });
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-'));
     const outServer = createServer({ pauseOnConnect: true });
     const inServer = body ? createServer() : undefined;
-    let plaintext: Plaintext | undefined;
     try {
       await listen(outServer, join(dir, 'out'));
       if (inServer) await listen(inServer, join(dir, 'in'));
@@ -95,6 +101,7 @@ export class Plaintext extends Readable implements SocketInput {
       };
       const p = new Plaintext(new Worker(WORKER));
       plaintext = p;
+      if (readError) p.readError = readError;
       p.watch(input, new DigestReader(job.ring));
       const out = new Promise<Socket>((resolve) => outServer.once('connection', resolve));
       const feed = inServer ? new Promise<Socket>((resolve) => inServer.once('connection', resolve)) : undefined;
@@ -106,7 +113,6 @@ export class Plaintext extends Readable implements SocketInput {
       p.socket = await Promise.race([out, ended]);
       if (feed && body) {
         const into = await Promise.race([feed, ended]);
-        body.once('error', (err) => (p.readError ??= err));
         pipeline(body, into).catch(() => into.destroy());
       }
       return p;
