@@ -141,14 +141,24 @@ rgw data = ${this.dir}/rgw/$name
     await writeFile(this.conf, conf);
     await exec('ceph-mon', ['-c', this.conf, '--mkfs', '-i', 'a', '--fsid', fsid]);
     this.spawnDaemon('ceph-mon', ['-i', 'a']);
-    await exec('ceph', ['-c', this.conf, '--connect-timeout', '30', 'osd', 'create']);
-    await exec('ceph-osd', ['-c', this.conf, '-i', '0', '--mkfs']);
+    // One OSD identity for every attempt: a retried OSD registers as the same osd.0 instead of
+    // being refused by the monitor ("wrong fsid").
+    const osdUuid = randomUUID();
+    await exec('ceph', ['-c', this.conf, '--connect-timeout', '30', 'osd', 'create', osdUuid]);
     // Gateways block until their pools are usable, so wait for the OSD to be up first; an OSD that
-    // has not come up in time is started once more.
+    // has not come up in time is started once more, on a fresh store (memstore keeps nothing of a
+    // killed OSD).
     for (let attempt = 1; ; attempt++) {
+      await rm(join(this.dir, 'osd/osd.0'), { recursive: true, force: true });
+      await mkdir(join(this.dir, 'osd/osd.0'), { recursive: true });
+      await exec('ceph-osd', ['-c', this.conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
       const osd = this.spawnDaemon('ceph-osd', ['-i', '0']);
       if (await this.waitOsdUp(30_000)) return;
-      osd.kill('SIGKILL');
+      if (osd.exitCode === null && osd.signalCode === null) {
+        const exited = new Promise((resolve) => osd.once('exit', resolve));
+        osd.kill('SIGKILL');
+        await exited;
+      }
       if (attempt === 2) throw new Error(`the Ceph OSD did not come up; its log ends with:\n${(await this.logTail('osd.0')).split('\n').slice(-15).join('\n')}`);
     }
   }
