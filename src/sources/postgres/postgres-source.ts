@@ -26,6 +26,16 @@ import { clientVersion, conninfo, libpqEnv, pgBin, psql, serverVersion, type PgT
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
 
+/** psql script: creates database :db unless it exists; prints which it did. */
+const CREATE_UNLESS_EXISTS = `SELECT count(*) = 0 AS lifeboat_missing FROM pg_database WHERE datname = :'db' \\gset
+\\if :lifeboat_missing
+CREATE DATABASE :"db";
+\\echo created
+\\else
+\\echo exists
+\\endif
+`;
+
 /** User tables with the planner's row estimate (-1 or 0 before the first ANALYZE). */
 export const TABLE_STATS = `SELECT n.nspname || '.' || c.relname, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`;
@@ -169,6 +179,16 @@ export class PostgresSource implements Source {
     return { server, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
   }
 
+  /**
+   * Creates the target database unless it exists, checked and created in one psql run (each run
+   * is a client start and a connection); when it existed, counts its relations (a second run,
+   * inside it).
+   */
+  private async prepareTarget(t: DbConnection & { database: string }): Promise<{ created: boolean; objects?: number }> {
+    if ((await psql(this.tools, t, CREATE_UNLESS_EXISTS, { db: t.database }, 'postgres')).trim() === 'created') return { created: true };
+    return { created: false, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
+  }
+
   private refuseNonEmpty(t: DbConnection & { database: string }, objects: number | undefined, o: TargetOptions): void {
     if (objects !== undefined && objects > 0 && !o.clean) {
       throw new LifeboatError('USAGE', `the restore target ${describeDb(t)} is not empty (${objects} relations): choose an empty or new database, or add --clean to replace the objects the snapshot holds`);
@@ -192,10 +212,8 @@ export class PostgresSource implements Source {
 
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     const t = this.target(target, o);
-    const state = await this.inspect(t);
-    this.refuseNonEmpty(t, state.objects, o);
-    const created = state.objects === undefined;
-    if (created) await psql(this.tools, t, 'CREATE DATABASE :"db";\n', { db: t.database }, 'postgres');
+    const { created, objects } = await this.prepareTarget(t);
+    this.refuseNonEmpty(t, objects, o);
     const args = [`--dbname=${conninfo(t.database)}`, '--no-password', '--exit-on-error'];
     if (o.clean) args.push('--clean', '--if-exists');
     if (o.noOwner) args.push('--no-owner', '--no-privileges');
