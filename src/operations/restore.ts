@@ -78,9 +78,13 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   const job = ctx.job(jobName);
   const source = r.source ?? createSource(job.source);
   guardSource(source, r, job.name);
-  await source.checkTarget(r.target, targetOptions(r));
-  const identities = await ctx.identities();
-  const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });
+  // The target is checked while the catalog is read (each is a few tens of milliseconds of
+  // waiting on other processes); a target problem is reported first.
+  const target = source.checkTarget(r.target, targetOptions(r));
+  const catalog = Promise.all([ctx.identities(), listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site })]);
+  catalog.catch(() => {});
+  await target;
+  const [identities, list] = await catalog;
   const entry = pickSnapshot(list, r.snapshot);
   if (entry.manifest.payload.ext !== source.ext) {
     throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);

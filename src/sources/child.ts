@@ -203,7 +203,7 @@ async function runOnSocket(spec: ChildSpec, plain: SocketInput, signal: AbortSig
   // a surviving grandchild would read the socket's end once the worker stops.
   const opts: SpawnOptions = { env: spec.env ?? process.env, detached: true };
   if (spec.cwd) opts.cwd = spec.cwd;
-  const stdin = plain.takeSocket();
+  const stdin = await plain.takeSocket();
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(spec.cmd, spec.args, { ...opts, stdio: [stdin, 'ignore', 'pipe'] });

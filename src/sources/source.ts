@@ -42,8 +42,8 @@ export interface TargetOptions {
  * resolves; when it rejects, the consumer must be stopped before `stop()` closes the socket.
  */
 export interface SocketInput extends Readable {
-  /** The socket for a child's stdin; destroy this copy once the child has it. */
-  takeSocket(): Socket;
+  /** The socket for a child's stdin, once it is connected; destroy this copy once the child has it. */
+  takeSocket(): Promise<Socket>;
   readonly verdict: Promise<void>;
   /** Closes the writer's end; resolves with its own error when it had failed. */
   stop(): Promise<Error | undefined>;

@@ -52,7 +52,10 @@ export class Plaintext extends Readable implements SocketInput {
   readonly verdict: Promise<void>;
   private readonly worker: Worker;
   private socket?: Socket;
+  /** Settles once the worker connected the plaintext socket, or failed first. */
+  private connection!: Promise<Socket>;
   private handedOut = false;
+  private stopped = false;
   private settle!: { resolve: () => void; reject: (err: Error) => void };
   /** 'ok' once the worker verified everything; the first error otherwise. */
   private outcome?: 'ok' | Error;
@@ -69,7 +72,11 @@ export class Plaintext extends Readable implements SocketInput {
     this.on('error', () => {});
   }
 
-  /** Starts the worker on `input.key` of `input.site`; resolves once the plaintext socket is connected. */
+  /**
+   * Starts the worker on `input.key` of `input.site`. Resolves as soon as the worker is starting:
+   * the plaintext socket connects meanwhile (`takeSocket` waits for it), so that the thread's
+   * start-up overlaps the consumer's own preparation (a database created, a version checked).
+   */
   static async start(input: PlaintextInput): Promise<Plaintext> {
     if (input.signal.aborted) throw new LifeboatError('ABORTED', 'the restore was aborted');
     // A site that keeps objects as local files hands the worker the open file; any other is read
@@ -83,10 +90,16 @@ export class Plaintext extends Readable implements SocketInput {
       readError ??= err;
       if (plaintext) plaintext.readError ??= err;
     });
-    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-'));
+    let dir: string | undefined;
     const outServer = createServer({ pauseOnConnect: true });
     const inServer = body ? createServer() : undefined;
+    const cleanUp = async (): Promise<void> => {
+      outServer.close();
+      inServer?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    };
     try {
+      dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-'));
       await listen(outServer, join(dir, 'out'));
       if (inServer) await listen(inServer, join(dir, 'in'));
       const from: CipherSource = file ? { file } : { socket: join(dir, 'in') };
@@ -106,25 +119,36 @@ export class Plaintext extends Readable implements SocketInput {
       const out = new Promise<Socket>((resolve) => outServer.once('connection', resolve));
       const feed = inServer ? new Promise<Socket>((resolve) => inServer.once('connection', resolve)) : undefined;
       p.worker.postMessage(job, file ? [file] : []);
-      const ended = p.verdict.then(() => {
-        throw new Error('the restore worker ended before it connected');
-      });
-      ended.catch(() => {});
-      p.socket = await Promise.race([out, ended]);
-      if (feed && body) {
-        const into = await Promise.race([feed, ended]);
-        pipeline(body, into).catch(() => into.destroy());
-      }
+      p.connection = p.connect(out, feed, body).finally(cleanUp);
+      p.connection.catch(() => {});
       return p;
     } catch (err) {
       body?.destroy();
       if (plaintext) await plaintext.stop();
       else await file?.close();
+      await cleanUp();
       throw err;
-    } finally {
-      outServer.close();
-      inServer?.close();
-      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Waits for the worker's end of the plaintext socket (and, for a download, the feed's). */
+  private async connect(out: Promise<Socket>, feed: Promise<Socket> | undefined, body: Readable | undefined): Promise<Socket> {
+    const ended = this.verdict.then(() => {
+      throw new Error('the restore worker ended before it connected');
+    });
+    ended.catch(() => {});
+    try {
+      const socket = await Promise.race([out, ended]);
+      if (feed && body) {
+        const into = await Promise.race([feed, ended]);
+        pipeline(body, into).catch(() => into.destroy());
+      }
+      if (this.stopped) socket.destroy();
+      else this.socket = socket;
+      return socket;
+    } catch (err) {
+      body?.destroy();
+      throw this.outcome instanceof Error ? this.outcome : err;
     }
   }
 
@@ -156,19 +180,27 @@ export class Plaintext extends Readable implements SocketInput {
   }
 
   /**
-   * The plaintext socket, for a child's stdin: the child gets its own copy at spawn; destroy this
-   * one right after. The Readable side is unusable afterwards.
+   * The plaintext socket, for a child's stdin, once the worker connected it: the child gets its
+   * own copy at spawn; destroy this one right after. The Readable side is unusable afterwards.
    */
-  takeSocket(): Socket {
-    if (this.outcome instanceof Error) throw this.outcome;
-    if (this.handedOut || !this.socket) throw new Error('the plaintext was already handed out');
+  async takeSocket(): Promise<Socket> {
+    if (this.handedOut) throw new Error('the plaintext was already handed out');
     this.handedOut = true;
-    return this.socket;
+    const socket = await this.connection;
+    if (this.outcome instanceof Error) throw this.outcome;
+    return socket;
   }
 
   override _read(): void {
+    if (this.handedOut || this.stopped) return;
+    if (!this.socket) {
+      this.connection.then(
+        () => this._read(),
+        (err: Error) => this.destroy(err),
+      );
+      return;
+    }
     const socket = this.socket;
-    if (!socket || this.handedOut) return;
     if (socket.listenerCount('data') === 0) {
       socket.on('data', (chunk: Buffer) => {
         if (!this.push(chunk)) socket.pause();
@@ -192,6 +224,7 @@ export class Plaintext extends Readable implements SocketInput {
    * Returns the worker's own error when it had failed before.
    */
   async stop(): Promise<Error | undefined> {
+    this.stopped = true;
     const outcome = this.outcome;
     this.socket?.destroy();
     await this.worker.terminate();
