@@ -18,3 +18,21 @@ export function release(buf: Buffer, o: { wholeMemory?: boolean } = {}): void {
   if (!(ab instanceof ArrayBuffer) || ab.detached || ab.byteLength <= Buffer.poolSize) return;
   if (o.wholeMemory || (buf.byteOffset === 0 && buf.byteLength === ab.byteLength)) ab.transfer(0);
 }
+
+/**
+ * Buffers handed down a chain of stages as the only view of their memory: the stage where a
+ * buffer's journey ends (a socket write that completed) may free it with `releaseHandedOver`. Every
+ * stage in between passes such a buffer on whole and keeps no view of it once passed.
+ */
+const handedOver = new WeakSet<Buffer>();
+
+/** Marks `buf` (the only view of the memory around it) as free to release at the end of its journey. */
+export function handOver(buf: Buffer): Buffer {
+  handedOver.add(buf);
+  return buf;
+}
+
+/** Frees `buf` if it was handed over (see `handOver`); leaves any other buffer to the collector. */
+export function releaseHandedOver(buf: Buffer): void {
+  if (handedOver.delete(buf)) release(buf, { wholeMemory: true });
+}

@@ -8,14 +8,15 @@
  *   wrote frames) streams through a decoder of its own, with backpressure.
  *
  * Memory is bounded either way: at most `workers` whole frames (compressed and decompressed), or the
- * streaming decoder's buffers.
+ * streaming decoder's buffers. A whole frame's output is handed over (memory.ts): the stage that
+ * writes it out last may free it at once instead of leaving it to the collector.
  */
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createZstdDecompress, type ZstdDecompress } from 'node:zlib';
 import { LifeboatError } from '../../errors.ts';
-import { release } from '../../memory.ts';
+import { handOver, release } from '../../memory.ts';
 import { FrameParser } from './frame-parser.ts';
 import { decompressFrame } from './one-frame.ts';
 
@@ -116,7 +117,8 @@ async function inflate(frame: Buffer, size: number): Promise<Buffer> {
   try {
     const out = await decompressFrame(frame, size);
     if (out.length !== size) throw new LifeboatError('INTEGRITY', `a zstd frame decompressed to ${out.length} bytes, its header says ${size}`);
-    return out;
+    // The only view of its memory (one-frame.ts): whatever ends its journey may free it.
+    return handOver(out);
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
     throw new LifeboatError('INTEGRITY', `a zstd frame does not decompress: ${(err as Error).message}`);

@@ -5,7 +5,13 @@
  * package's parser only (it reads headers and skips data, ~1 CPU-s per GB), never its extractor.
  *
  * Refused: absolute member names, `..` components, device files, hard links that leave the tree,
- * and any member whose path goes through a symlink that an earlier member created.
+ * any member whose path goes through a symlink that an earlier member created, and a stream that
+ * starts like a gzip file (not what a files backup writes; the parser would decompress it on
+ * another thread).
+ *
+ * The parser keeps no view of a chunk once `write` returned: it only ever holds back the chunk's
+ * last bytes (a partial header), so those are handed to it as a copy of their own. The stage after
+ * this one may therefore free a chunk's memory once written (memory.ts, `handOver`).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
@@ -19,10 +25,19 @@ function normalize(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 }
 
+/** The parser holds back less than a header block; this many trailing bytes go in as a copy. */
+const TAIL = 512;
+const GZIP_MAGIC = [0x1f, 0x8b];
+
 export function vetTarStream(what: string): Transform {
   const symlinks = new Set<string>();
   let problem: string | undefined;
+  /** The stream's first bytes, until there are enough to tell a gzip file. */
+  let start: Buffer | undefined = Buffer.alloc(0);
   const parser = new Parser({
+    // Only gzip is recognised by its first bytes (refused below); brotli and zstd only when asked.
+    brotli: false,
+    zstd: false,
     onReadEntry(entry: ReadEntry) {
       const path = normalize(entry.path);
       if (problem === undefined) {
@@ -50,7 +65,21 @@ export function vetTarStream(what: string): Transform {
   parser.on('error', () => {});
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      parser.write(chunk);
+      if (start) {
+        start = Buffer.concat([start, chunk.subarray(0, GZIP_MAGIC.length - start.length)]);
+        if (start.length >= GZIP_MAGIC.length) {
+          if (GZIP_MAGIC.every((b, i) => start![i] === b)) problem = 'the stream is compressed, not a plain tar archive';
+          start = undefined;
+        }
+      }
+      if (problem === undefined) {
+        if (chunk.length > TAIL) {
+          parser.write(chunk.subarray(0, chunk.length - TAIL));
+          parser.write(Buffer.from(chunk.subarray(chunk.length - TAIL)));
+        } else {
+          parser.write(Buffer.from(chunk));
+        }
+      }
       if (problem !== undefined) return cb(new LifeboatError('RESTORE_FAILED', `${what}: refusing a hostile archive: ${problem}; nothing was restored`));
       cb(null, chunk);
     },

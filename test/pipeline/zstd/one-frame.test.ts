@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { release } from '../../../src/memory.ts';
+import { handOver, release, releaseHandedOver } from '../../../src/memory.ts';
 import { compressFrame, decompressFrame } from '../../../src/pipeline/zstd/one-frame.ts';
 
 const data = Buffer.concat([randomBytes(300_000), Buffer.alloc(700_000, 'lifeboat ')]);
@@ -49,5 +49,18 @@ describe('release', () => {
     const slice = big.subarray(0, 1000);
     release(slice, { wholeMemory: true });
     expect(big.length).toBe(0);
+  });
+});
+
+describe('hand-over', () => {
+  it('frees only buffers handed over as the only view of their memory, and only once', () => {
+    const big = Buffer.allocUnsafeSlow(1 << 20);
+    const handed = handOver(big.subarray(0, 1000));
+    const other = Buffer.allocUnsafeSlow(1 << 20);
+    releaseHandedOver(other);
+    expect(other.length).toBe(1 << 20);
+    releaseHandedOver(handed);
+    expect(big.length).toBe(0);
+    expect(() => releaseHandedOver(handed)).not.toThrow();
   });
 });
