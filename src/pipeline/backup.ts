@@ -159,12 +159,18 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
   const { job, snapshotId, source, sites } = input;
   const started = Date.now();
   const common = { job, minSites: input.minSites, recipients: input.recipients, compressionLevel: input.compressionLevel, signal: input.signal };
-  // Read beside the dump; a failure only leaves the manifest without a table list.
-  const inventory = source.inventory?.().catch(() => undefined);
+  // Read beside the dump, once it runs (both start client tools; the dump goes first); a failure
+  // only leaves the manifest without a table list.
+  let dumpRuns!: () => void;
+  const inventory = new Promise<void>((resolve) => (dumpRuns = resolve)).then(() => source.inventory?.()).catch(() => undefined);
   const main = await streamPart({
     ...common,
     key: payloadKey(job, snapshotId, source.ext),
-    dump: (o) => source.dump(o),
+    dump: (o) => {
+      const dump = source.dump(o);
+      (dump.started ?? Promise.resolve()).then(dumpRuns, dumpRuns);
+      return dump;
+    },
     sites,
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });

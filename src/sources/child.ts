@@ -69,7 +69,9 @@ export function spawnProducer(
   signal: AbortSignal,
   input?: Readable,
   output: ChildOutput = new ChildOutput(),
-): { stream: ChildOutput; done: Promise<{ stderr: string; code: number }> } {
+): { stream: ChildOutput; done: Promise<{ stderr: string; code: number }>; spawned: Promise<void> } {
+  let spawned!: () => void;
+  const running = new Promise<void>((resolve) => (spawned = resolve));
   const done = (async () => {
     let stdout: Socket;
     try {
@@ -90,6 +92,7 @@ export function spawnProducer(
     } finally {
       // The child holds its own copy: the output ends when the child (and what it started) closes it.
       stdout.destroy();
+      spawned();
     }
     const exited = collectExit(child, spec, 'DUMP_FAILED');
     const kill = (): void => {
@@ -117,7 +120,9 @@ export function spawnProducer(
     return { stderr: exit.stderr, code: exit.code };
   })();
   done.catch(() => {});
-  return { stream: output, done };
+  // Settles once the child runs, or once it is known that it never will.
+  done.then(spawned, spawned);
+  return { stream: output, done, spawned: running };
 }
 
 /**
@@ -172,17 +177,20 @@ export async function runConsumer(spec: ChildSpec, input: Readable, signal: Abor
 
 /**
  * A dump whose child can only start after some asynchronous preparation (a version check, an
- * option file): `produce` starts it with `spawnProducer(…, out)` and resolves with the facts. The
- * stream exists at once; a failure before the child started fails it, so the pipeline never
- * mistakes a short stream for a whole one.
+ * option file): `produce` starts it with `spawnProducer(…, out)`, calls `started` once it runs,
+ * and resolves with the facts. The stream exists at once; a failure before the child started
+ * fails it, so the pipeline never mistakes a short stream for a whole one.
  */
-export function deferredDump(produce: (out: ChildOutput) => Promise<Facts>): Dump {
+export function deferredDump(produce: (out: ChildOutput, started: () => void) => Promise<Facts>): Dump {
   const out = new ChildOutput();
-  const done = produce(out);
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const done = produce(out, started);
+  done.then(started, started);
   done.catch((err: unknown) => {
     if (!out.readableEnded) out.destroy(err as Error);
   });
-  return { stream: out, done };
+  return { stream: out, done, started: running };
 }
 
 /** Like deferredDump, for a stream produced in this process (a file copy): `produce` writes into `out`. */

@@ -21,6 +21,11 @@ export type Facts = Record<string, Fact>;
 export interface Dump {
   readonly stream: Readable;
   readonly done: Promise<Facts>;
+  /**
+   * Settles once the dump's producer runs (or will not): side work that competes with its start
+   * (an inventory query, say) waits for it. Absent: the dump runs from the start.
+   */
+  readonly started?: Promise<void>;
 }
 
 export interface TargetOptions {

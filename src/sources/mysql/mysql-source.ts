@@ -28,7 +28,7 @@ export class MysqlSource implements Source {
   dump(o: { signal: AbortSignal }): Dump {
     const c = this.cfg.connection;
     const where = describeDb(c);
-    return deferredDump(async (out): Promise<Facts> => {
+    return deferredDump(async (out, started): Promise<Facts> => {
       const tools = await findTools();
       const version = (await query(tools, c, 'SELECT VERSION()').catch((err: unknown) => {
         throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
@@ -46,7 +46,10 @@ export class MysqlSource implements Source {
         ];
         if (this.cfg.databases.length === 1) args.push('--', this.cfg.databases[0]!);
         else args.push('--databases', '--', ...this.cfg.databases);
-        await spawnProducer({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }, o.signal, undefined, out).done;
+        const child = spawnProducer({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }, o.signal, undefined, out);
+        await child.spawned;
+        started();
+        await child.done;
       } finally {
         await opts.remove();
       }
