@@ -9,10 +9,12 @@
  * multithreading, which Node's is not). Frames of 2 MiB cost about 1.4% in size at level 3 (whose
  * window is 2 MiB anyway) and keep memory small.
  *
- * Memory: at most `workers` frames are compressing at once, and one is being filled: about
- * (2 × workers + 1) × frameBytes, whatever the stream's length. Frame buffers are reused, so a long
- * stream does not allocate (and page in) fresh memory for every frame. When every worker is busy, the
- * stream stops taking input (backpressure to the source).
+ * Memory: at most `workers` frames are compressing at once, and the next one is filled meanwhile
+ * (with a producer read directly, one more waits full: a worker that finishes finds the next frame
+ * ready instead of waiting for this thread to read one): about (2 × workers + 2) × frameBytes,
+ * whatever the stream's length. Frame buffers are reused, so a long stream does not allocate (and
+ * page in) fresh memory for every frame. When every worker is busy and the next frame is full,
+ * the stream stops taking input (backpressure to the source).
  */
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -36,6 +38,8 @@ export class ParallelZstdCompress extends Transform {
   private readonly level: number;
   private readonly frameBytes: number;
   private readonly workers: number;
+  /** A full frame read while every worker was busy (direct input), waiting for one. */
+  private ready?: Buffer;
   /** The frame being filled, and how far. */
   private current: Buffer;
   private fill = 0;
@@ -69,20 +73,25 @@ export class ParallelZstdCompress extends Transform {
     this.copyIn(chunk, 0, cb);
   }
 
-  /** Copies `chunk` from `offset` into frames, dispatching each full one; waits while every worker is busy. */
+  /**
+   * Copies `chunk` from `offset` into frames, dispatching each full one to a free worker. While
+   * every worker is busy the next frame is still filled; only a full frame waits (see readFrom).
+   */
   private copyIn(chunk: Buffer, offset: number, cb: TransformCallback): void {
     while (offset < chunk.length) {
+      if (this.fill === this.frameBytes) {
+        if (this.queue.length >= this.workers) {
+          // Every worker is busy and the next frame is ready: go on only when one is free.
+          this.wake = () => this.copyIn(chunk, offset, cb);
+          return;
+        }
+        this.dispatch();
+      }
       const n = chunk.copy(this.current, this.fill, offset);
       this.fill += n;
       offset += n;
-      if (this.fill < this.frameBytes) break;
-      this.dispatch();
-      if (this.queue.length >= this.workers) {
-        // Every worker is busy: go on only when one is free.
-        this.wake = () => this.copyIn(chunk, offset, cb);
-        return;
-      }
     }
+    if (this.fill === this.frameBytes && this.queue.length < this.workers) this.dispatch();
     cb();
   }
 
@@ -97,8 +106,18 @@ export class ParallelZstdCompress extends Transform {
       got: (n) => {
         observe(this.current.subarray(this.fill, this.fill + n));
         this.fill += n;
-        if (this.fill === this.frameBytes) this.dispatch();
-        return this.queue.length < this.workers;
+        if (this.fill < this.frameBytes) return true;
+        if (this.queue.length < this.workers) {
+          this.dispatch();
+          return true;
+        }
+        // Full, and every worker busy: it waits as the ready frame (release() dispatches it once a
+        // worker is free) and reading pauses. The socket already holds the next read's buffer:
+        // a fresh frame, never the full one's empty tail.
+        this.ready = this.current;
+        this.current = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.frameBytes);
+        this.fill = 0;
+        return false;
       },
       end: () => {
         onEnd();
@@ -118,17 +137,27 @@ export class ParallelZstdCompress extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
+    if (this.ready) {
+      this.compress(this.ready, this.frameBytes);
+      this.ready = undefined;
+    }
     // An empty stream still gets one (empty) frame: a zero-byte payload is not a zstd stream.
     if (this.fill > 0 || !this.dispatched) this.dispatch();
     if (this.queue.length === 0) return cb();
     this.flushed = () => cb();
   }
 
+  /** Compresses the frame being filled, and starts a new one. */
   private dispatch(): void {
     const buffer = this.current;
-    const input = buffer.subarray(0, this.fill);
+    const length = this.fill;
     this.current = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.frameBytes);
     this.fill = 0;
+    this.compress(buffer, length);
+  }
+
+  private compress(buffer: Buffer, length: number): void {
+    const input = buffer.subarray(0, length);
     this.dispatched = true;
     const frame: Frame = { done: false };
     this.queue.push(frame);
@@ -160,12 +189,18 @@ export class ParallelZstdCompress extends Transform {
       if (this.resumeSource && !this.wanted) break;
       this.wanted = this.push(this.queue.shift()!.out);
     }
+    // A frame filled while every worker was busy goes to the one just freed.
+    if (this.ready && this.queue.length < this.workers) {
+      this.compress(this.ready, this.frameBytes);
+      this.ready = undefined;
+    }
+    if (this.fill === this.frameBytes && this.queue.length < this.workers) this.dispatch();
     const wake = this.wake;
     if (wake && this.queue.length < this.workers) {
       this.wake = undefined;
       wake();
     }
     if (this.flushed && this.queue.length === 0) this.flushed();
-    if (this.resumeSource && this.queue.length < this.workers) this.resumeSource();
+    if (this.resumeSource && !this.ready) this.resumeSource();
   }
 }

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { ParallelZstdCompress } from '../../../src/pipeline/zstd/compress.ts';
 import { ParallelZstdDecompress } from '../../../src/pipeline/zstd/decompress.ts';
+import { spawnProducer } from '../../../src/sources/child.ts';
 import { prng } from '../../helpers/prng.ts';
 import { execFileP, run, through } from '../../helpers/streams.ts';
 
@@ -97,5 +98,50 @@ describe('ParallelZstdCompress', () => {
     expect(accepted).toBeLessThan(12);
     src.destroy();
     t.destroy();
+  });
+});
+
+// A producer's output read straight into the frames: the next frame goes on filling while every
+// worker is busy, and a full frame then waits for one; order and bounds hold all the same.
+describe('ParallelZstdCompress reading a producer directly', () => {
+  it('keeps the frames in order while reading ahead of busy workers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-direct-'));
+    try {
+      const input = mixed(12 << 20);
+      await writeFile(join(dir, 'in'), input);
+      const p = spawnProducer({ cmd: 'cat', args: [join(dir, 'in')], what: 'cat (test)' }, new AbortController().signal);
+      let observed = 0;
+      // Level 19 is far slower than reading: every frame after the first two is read ahead.
+      const t = new ParallelZstdCompress({ level: 19, frameBytes: 1 << 20, workers: 2 });
+      const out: Buffer[] = [];
+      await pipeline(
+        t.readFrom(p.stream, (piece) => void (observed += piece.length), () => {}),
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            out.push(chunk);
+            cb();
+          },
+        }),
+      );
+      await p.done;
+      expect(observed).toBe(input.length);
+      expect((await run('zstd', ['-dc'], Buffer.concat(out))).equals(input)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops reading when nobody takes its output (bounded memory)', async () => {
+    const p = spawnProducer({ cmd: 'head', args: ['-c', String(256 << 20), '/dev/urandom'], what: 'head (test)' }, new AbortController().signal);
+    let observed = 0;
+    const t = new ParallelZstdCompress({ level: 1, frameBytes: 1 << 20, workers: 2 });
+    t.on('error', () => {});
+    t.readFrom(p.stream, (piece) => void (observed += piece.length), () => {});
+    await new Promise((r) => setTimeout(r, 1500));
+    // Two frames compressed and queued, one pushed, one ready, one filling: never the whole input.
+    expect(observed).toBeLessThan(8 << 20);
+    t.destroy();
+    p.stream.destroy();
+    await p.done.catch(() => {});
   });
 });
