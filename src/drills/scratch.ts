@@ -12,7 +12,8 @@ import type { DbConnection, DrillTarget } from '../config/model.ts';
 import { describeDb } from '../sources/db-url.ts';
 import { findTools, ident, literal, query } from '../sources/mysql/mysql-tools.ts';
 import { TABLE_STATS } from '../sources/postgres/postgres-source.ts';
-import { libpqEnv, psql, psqlRows, type PgTools } from '../sources/postgres/pg-tools.ts';
+import type { PgTools } from '../sources/postgres/pg-bin.ts';
+import { libpqEnv, psql, psqlRows } from '../sources/postgres/pg-tools.ts';
 import type { TableStat, TargetOptions } from '../sources/source.ts';
 import { startEphemeralPostgres } from './ephemeral-postgres.ts';
 

@@ -5,18 +5,9 @@
  * configured password (a restore target) uses libpq's usual places: PGPASSWORD, ~/.pgpass.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { LifeboatError } from '../../errors.ts';
 import { describeDb, type DbConnection } from '../db-url.ts';
-
-export interface PgTools {
-  /** A folder with the client tools (e.g. /usr/lib/postgresql/17/bin), or undefined for PATH. */
-  readonly binDir?: string;
-}
-
-export function pgBin(tools: PgTools, name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): string {
-  return tools.binDir ? join(tools.binDir, name) : name;
-}
+import { pgBin, type PgTools } from './pg-bin.ts';
 
 export function libpqEnv(c: DbConnection, database?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: c.host, PGPORT: String(c.port), PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'lifeboat' };

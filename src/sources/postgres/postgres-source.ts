@@ -21,7 +21,8 @@ import type { PostgresSourceConfig } from '../../config/model.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import type { Dump, ExtraPart, Facts, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
-import { clientVersion, conninfo, libpqEnv, pgBin, psql, serverVersion, type PgTools } from './pg-tools.ts';
+import { pgBin, type PgTools } from './pg-bin.ts';
+import { clientVersion, conninfo, libpqEnv, psql, serverVersion } from './pg-tools.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
