@@ -1,5 +1,6 @@
-# Lifeboat container image. Lifeboat's TypeScript runs on Node 24's type stripping: no build step,
-# only production dependencies are installed. Config and keys are mounted, never baked in:
+# Lifeboat container image. The image runs the bundle that `npm run build` makes with esbuild
+# (dist/: Lifeboat and its dependencies in a few files, quicker to start than ~230 modules), so it
+# carries neither the sources nor node_modules. Config and keys are mounted, never baked in:
 #   /etc/lifeboat/lifeboat.yaml    the config (api.listen must be 0.0.0.0:9464 to be scraped)
 #   /etc/lifeboat/keys/            age identity and recipients, signing key (a Secret)
 # Restores, drills and `pg_dump` need the PostgreSQL client tools at least as new as every server:
@@ -8,10 +9,13 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 ARG PG_MAJOR=17
 
-FROM ${NODE_IMAGE} AS deps
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --no-audit --no-fund
+COPY bin ./bin
+COPY src ./src
+RUN npm run build
 
 FROM ${NODE_IMAGE}
 ARG PG_MAJOR
@@ -30,10 +34,9 @@ RUN set -eux; \
     rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist ./dist
 
 # A fixed unprivileged user; the mounted keys must be readable by uid 10001.
 RUN useradd --system --uid 10001 --home-dir /var/lib/lifeboat --create-home lifeboat

@@ -8,7 +8,7 @@ const leaves = ['./src/sites', './src/sources', './src/crypto'];
 const upper = ['./src/pipeline', './src/scheduler', './src/api', './src/cli', './src/operations', './src/daemon'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'var/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'var/**', 'coverage/**', 'dist/**', 'dist.*.tmp/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

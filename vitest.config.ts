@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    globalSetup: ['test/setup/s3.ts'],
+    globalSetup: ['test/setup/bundle.ts', 'test/setup/s3.ts'],
   },
 });

@@ -38,7 +38,8 @@ interface Asset {
 let assets: Map<string, Asset> | undefined;
 
 function load(): Map<string, Asset> {
-  const dir = join(import.meta.dirname, 'static');
+  // The bundle (bin/bundle) carries the files in a folder beside its own.
+  const dir = join(import.meta.dirname, import.meta.filename.endsWith('.ts') ? 'static' : 'console');
   const out = new Map<string, Asset>();
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];

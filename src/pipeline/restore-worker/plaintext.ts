@@ -34,11 +34,12 @@ export interface PlaintextInput {
 }
 
 /**
- * The worker's modules are TypeScript like the rest: Node strips their types, from the compile
- * cache when bin/lifeboat set NODE_COMPILE_CACHE (otherwise the thread loads Node's TypeScript
- * stripper for itself, ~20 MiB more).
+ * From the sources, the worker's modules are TypeScript like the rest: Node strips their types,
+ * from the compile cache when bin/lifeboat set NODE_COMPILE_CACHE (otherwise the thread loads
+ * Node's TypeScript stripper for itself, ~20 MiB more). In the bundle (bin/bundle), every file
+ * sits beside the worker's own entry, restore-worker.js.
  */
-const WORKER = new URL('./worker.ts', import.meta.url);
+const WORKER = import.meta.url.endsWith('.ts') ? new URL('./worker.ts', import.meta.url) : new URL('./restore-worker.js', import.meta.url);
 
 function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
