@@ -14,7 +14,7 @@ import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
 import { createSource } from '../sources/registry.ts';
-import type { Source, TargetOptions } from '../sources/source.ts';
+import type { PreparedTarget, Source, TargetOptions } from '../sources/source.ts';
 import type { Context } from './context.ts';
 import { listSnapshots, pickSnapshot } from './snapshots.ts';
 
@@ -78,23 +78,29 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   const job = ctx.job(jobName);
   const source = r.source ?? createSource(job.source);
   guardSource(source, r, job.name);
-  // The target is checked while the catalog is read (each is a few tens of milliseconds of
-  // waiting on other processes); a target problem is reported first.
-  const target = source.checkTarget(r.target, targetOptions(r));
+  // The target is checked, or made ready, while the catalog is read (each is a few tens of
+  // milliseconds of waiting on other processes); a target problem is reported first. What
+  // preparing created (a database) is removed again when the restore fails.
+  const target = source.prepareTarget ? source.prepareTarget(r.target, targetOptions(r)) : source.checkTarget(r.target, targetOptions(r)).then(() => undefined);
   const catalog = Promise.all([ctx.identities(), listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site })]);
   catalog.catch(() => {});
-  await target;
-  const [identities, list] = await catalog;
-  const entry = pickSnapshot(list, r.snapshot);
-  if (entry.manifest.payload.ext !== source.ext) {
-    throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);
-  }
-  const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
-  const hold = await new Hold(sites, job.name, entry.id, r.purpose ?? 'restore').take();
+  const prepared = await target;
   try {
-    return await restoreHeld(r, job.name, entry, sites, source, identities, started);
-  } finally {
-    await hold.release();
+    const [identities, list] = await catalog;
+    const entry = pickSnapshot(list, r.snapshot);
+    if (entry.manifest.payload.ext !== source.ext) {
+      throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);
+    }
+    const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
+    const hold = await new Hold(sites, job.name, entry.id, r.purpose ?? 'restore').take();
+    try {
+      return await restoreHeld(r, job.name, entry, sites, source, identities, started, prepared);
+    } finally {
+      await hold.release();
+    }
+  } catch (err) {
+    await prepared?.undo();
+    throw err;
   }
 }
 
@@ -106,6 +112,7 @@ async function restoreHeld(
   source: Source,
   identities: Identity[],
   started: number,
+  prepared: PreparedTarget | undefined,
 ): Promise<RestoreReport> {
   const result = await restorePipeline({
     manifest: entry.manifest,
@@ -113,7 +120,7 @@ async function restoreHeld(
     identities,
     source,
     target: r.target,
-    options: targetOptions(r),
+    options: { ...targetOptions(r), ...(prepared ? { prepared } : {}) },
     ...(r.globals ? { parts: ['globals'] } : {}),
     signal: r.signal ?? new AbortController().signal,
     ...(r.onProgress ? { onProgress: r.onProgress } : {}),

@@ -19,7 +19,7 @@ import type { Manifest } from '../catalog/manifest.ts';
 import type { Identity } from '../crypto/keys.ts';
 import { LifeboatError, describeError, type ErrorCode } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
-import type { Facts, Source, TargetOptions } from '../sources/source.ts';
+import type { Facts, PreparedTarget, Source, TargetOptions } from '../sources/source.ts';
 import type { Vetting } from './restore-worker/protocol.ts';
 import { Plaintext } from './restore-worker/plaintext.ts';
 
@@ -30,7 +30,7 @@ export interface RestoreInput {
   readonly identities: readonly Identity[];
   readonly source: Source;
   readonly target: string;
-  readonly options: TargetOptions;
+  readonly options: TargetOptions & { readonly prepared?: PreparedTarget };
   /** Extra parts to restore first, by name (e.g. ["globals"]). */
   readonly parts?: readonly string[];
   readonly signal: AbortSignal;

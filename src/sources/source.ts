@@ -60,6 +60,16 @@ export function isSocketInput(input: Readable): input is SocketInput {
 
 export interface RestoreOptions extends TargetOptions {
   readonly signal: AbortSignal;
+  /** What prepareTarget() made ready: restore() then skips its own preparation. */
+  readonly prepared?: PreparedTarget;
+}
+
+/** A restore target made ready before the download (a database created for it, say). */
+export interface PreparedTarget {
+  /** Whether preparing created the target (a failed restore removes it again). */
+  readonly created: boolean;
+  /** Removes what preparing created: for a restore that fails before its end. */
+  undo(): Promise<void>;
 }
 
 /** A second stream stored with the same snapshot (PostgreSQL's roles and tablespaces, say). */
@@ -102,6 +112,12 @@ export interface Source {
    * to be), that the tools fit — and returns what was checked. Problems are USAGE errors.
    */
   checkTarget(target: string, o: TargetOptions): Promise<string[]>;
+  /**
+   * checkTarget for a restore that goes ahead, which also makes the target ready in the same
+   * round trip (PostgreSQL: checks for and creates the database in one client run), run while the
+   * catalog is read. Sources without it are checked, and prepare inside restore().
+   */
+  prepareTarget?(target: string, o: TargetOptions): Promise<PreparedTarget>;
   /** Whether a target is the dataset this source dumps (restoring there needs --into-source). */
   isSource(target: string): boolean;
   restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts>;

@@ -81,6 +81,29 @@ describe('PostgreSQL source', () => {
     expect((await readdir('/tmp')).filter((n) => n.startsWith('lifeboat-pgrestore-'))).toEqual([]);
   });
 
+  it('removes the database it created when the restore fails: an unknown snapshot, a failing pg_restore', async () => {
+    // The database is created while the catalog is read, before the snapshot is known.
+    const dst = `lifeboat_gone_${suffix}`;
+    created.push(dst);
+    const exists = (): Promise<string> => sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${dst}'`);
+    await expect(restore(ctx, 'db', { snapshot: '20200101T000000Z-zzzzzz', target: `${server}/${dst}` })).rejects.toThrow(/20200101T000000Z-zzzzzz/);
+    expect(await exists()).toBe('0');
+    // pg_restore fails on its input (the stand-in exits 1 after reading a little of it).
+    const bin = join(ws.dir, 'failing-restore-bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'pg_restore'), '#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_restore (PostgreSQL) 99.0"; exit 0; fi\nhead -c 1000 > /dev/null; echo "pg_restore: error: simulated" >&2; exit 1\n');
+    await chmod(join(bin, 'pg_restore'), 0o755);
+    const { stdout } = await execFileP('sh', ['-c', 'command -v psql']);
+    await symlink(stdout.trim(), join(bin, 'psql'));
+    const c = await ws.context(job(`, binDir: "${bin}"`));
+    try {
+      await expect(restore(c, 'db', { snapshot: 'latest', target: `${server}/${dst}` })).rejects.toThrow(/simulated/);
+      expect(await exists()).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses to restore into the source database without --into-source', async () => {
     await expect(restore(ctx, 'db', { snapshot: 'latest', target: `${server.replace('127.0.0.1', 'localhost')}/${src}`, clean: true })).rejects.toThrow(
       /is the source of job db itself.*--into-source/,

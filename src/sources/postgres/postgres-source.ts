@@ -20,7 +20,7 @@ import { LifeboatError, describeError } from '../../errors.ts';
 import type { PostgresSourceConfig } from '../../config/model.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
-import type { Dump, ExtraPart, Facts, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
+import type { Dump, ExtraPart, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { pgBin, type PgTools } from './pg-bin.ts';
 import { clientVersion, conninfo, libpqEnv, psql, serverVersion } from './pg-tools.ts';
 
@@ -188,7 +188,7 @@ export class PostgresSource implements Source {
    * is a client start and a connection); when it existed, counts its relations (a second run,
    * inside it).
    */
-  private async prepareTarget(t: DbConnection & { database: string }): Promise<{ created: boolean; objects?: number }> {
+  private async createUnlessExists(t: DbConnection & { database: string }): Promise<{ created: boolean; objects?: number }> {
     if ((await psql(this.tools, t, CREATE_UNLESS_EXISTS, { db: t.database }, 'postgres')).trim() === 'created') return { created: true };
     return { created: false, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
   }
@@ -214,9 +214,33 @@ export class PostgresSource implements Source {
     return [...notes, state.objects > 0 ? `database ${t.database} has ${state.objects} relations; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
   }
 
+  async prepareTarget(target: string, o: TargetOptions): Promise<PreparedTarget> {
+    const t = this.target(target, o);
+    const [made, client] = await Promise.allSettled([
+      this.createUnlessExists(t),
+      // Fails at once, before any download, when pg_restore is not installed.
+      clientVersion(this.tools, 'pg_restore'),
+    ]);
+    if (made.status === 'rejected') throw new LifeboatError('USAGE', `cannot reach the restore target ${describeDb(t)}: ${describeError(made.reason)}`);
+    const { created, objects } = made.value;
+    const prepared = { created, undo: () => (created ? this.drop(t) : Promise.resolve()) };
+    if (client.status === 'rejected') {
+      await prepared.undo();
+      throw client.reason;
+    }
+    this.refuseNonEmpty(t, objects, o);
+    return prepared;
+  }
+
+  private async drop(t: DbConnection & { database: string }): Promise<void> {
+    await psql(this.tools, t, 'DROP DATABASE IF EXISTS :"db";\n', { db: t.database }, 'postgres').catch(() => {});
+  }
+
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     const t = this.target(target, o);
-    const { created, objects } = await this.prepareTarget(t);
+    // Prepared by the operation (which also removes a database it created when the restore
+    // fails), or here.
+    const { created, objects } = o.prepared ? { created: o.prepared.created, objects: undefined } : await this.createUnlessExists(t);
     this.refuseNonEmpty(t, objects, o);
     const args = [`--dbname=${conninfo(t.database)}`, '--no-password', '--exit-on-error'];
     if (o.clean) args.push('--clean', '--if-exists');
@@ -234,7 +258,7 @@ export class PostgresSource implements Source {
       }
       return { database: t.database, target: describeDb(t), created };
     } catch (err) {
-      if (created) await psql(this.tools, t, 'DROP DATABASE IF EXISTS :"db";\n', { db: t.database }, 'postgres').catch(() => {});
+      if (created && !o.prepared) await this.drop(t);
       throw err;
     } finally {
       if (spool) await rm(spool, { recursive: true, force: true });
