@@ -37,6 +37,17 @@ async function fingerprint(db: string): Promise<Record<string, string>> {
   return out;
 }
 
+/** A context whose job takes its client tools from a folder: `tool` is a shell script, psql the real one. */
+async function standIn(folder: string, tool: string, script: string): Promise<Context> {
+  const bin = join(ws.dir, folder);
+  await mkdir(bin);
+  await writeFile(join(bin, tool), `#!/bin/sh\n${script}\n`);
+  await chmod(join(bin, tool), 0o755);
+  const { stdout } = await execFileP('sh', ['-c', 'command -v psql']);
+  await symlink(stdout.trim(), join(bin, 'psql'));
+  return ws.context(job(`, binDir: "${bin}"`));
+}
+
 function job(extra = ''): string {
   return `sites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ./site-b }\njobs:\n  db:\n    source: { type: postgres, url: "${server}/${src}"${extra} }\n`;
 }
@@ -89,13 +100,7 @@ describe('PostgreSQL source', () => {
     await expect(restore(ctx, 'db', { snapshot: '20200101T000000Z-zzzzzz', target: `${server}/${dst}` })).rejects.toThrow(/20200101T000000Z-zzzzzz/);
     expect(await exists()).toBe('0');
     // pg_restore fails on its input (the stand-in exits 1 after reading a little of it).
-    const bin = join(ws.dir, 'failing-restore-bin');
-    await mkdir(bin);
-    await writeFile(join(bin, 'pg_restore'), '#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_restore (PostgreSQL) 99.0"; exit 0; fi\nhead -c 1000 > /dev/null; echo "pg_restore: error: simulated" >&2; exit 1\n');
-    await chmod(join(bin, 'pg_restore'), 0o755);
-    const { stdout } = await execFileP('sh', ['-c', 'command -v psql']);
-    await symlink(stdout.trim(), join(bin, 'psql'));
-    const c = await ws.context(job(`, binDir: "${bin}"`));
+    const c = await standIn('failing-restore-bin', 'pg_restore', 'if [ "$1" = --version ]; then echo "pg_restore (PostgreSQL) 99.0"; exit 0; fi\nhead -c 1000 > /dev/null; echo "pg_restore: error: simulated" >&2; exit 1');
     try {
       await expect(restore(c, 'db', { snapshot: 'latest', target: `${server}/${dst}` })).rejects.toThrow(/simulated/);
       expect(await exists()).toBe('0');
@@ -153,13 +158,7 @@ describe('PostgreSQL source', () => {
     // No older pg_dump can be installed next to this server, so a stand-in reports an older
     // version; psql (for the server's version) is the real one. pg_dump starts beside the version
     // check, so the stand-in also writes output and exits 0: none of it may be committed.
-    const bin = join(ws.dir, 'old-bin');
-    await mkdir(bin);
-    await writeFile(join(bin, 'pg_dump'), '#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 9.6.24"; else head -c 3000000 /dev/urandom; fi\n');
-    await chmod(join(bin, 'pg_dump'), 0o755);
-    const { stdout } = await execFileP('sh', ['-c', 'command -v psql']);
-    await symlink(stdout.trim(), join(bin, 'psql'));
-    const c = await ws.context(job(`, binDir: "${bin}"`));
+    const c = await standIn('old-bin', 'pg_dump', 'if [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 9.6.24"; else head -c 3000000 /dev/urandom; fi');
     const before = await snapshotCount();
     await expect(backup(c, 'db')).rejects.toThrow(/pg_dump 9\.6 is older than the server .* \(PostgreSQL \d+\.\d+\) and cannot dump it: install the PostgreSQL \d+ client tools/);
     expect(await snapshotCount()).toBe(before);
