@@ -72,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   const only = argv[0] === undefined ? undefined : COMMANDS[argv[0]];
-  const modules = only ? [await only()] : [...new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))];
+  // `--version` needs no command at all.
+  const versionOnly = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+  const modules = only ? [await only()] : versionOnly ? [] : [...new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))];
   for (const m of modules) m.register(program, run);
 
   if (argv.length === 0) {
