@@ -288,6 +288,8 @@ export class Daemon {
       this.operations.finish(op, r.ok, { snapshotId: r.snapshotId, committed: r.committed, failed: r.failed, seconds: r.seconds });
       const seconds = (Date.now() - started) / 1000;
       this.metrics.backupDuration.observe({ backup_job: job.name }, seconds);
+      // The new snapshot is the recovery point now (the catalog read at the end confirms it): a scrape that counts this run sees it.
+      if (r.ok && r.manifest) this.metrics.recoveryPoint.set({ backup_job: job.name }, Date.parse(r.manifest.createdAt) / 1000);
       this.metrics.backupRuns.inc({ backup_job: job.name, outcome: r.ok ? 'success' : 'failed' });
       if (r.manifest) {
         this.metrics.backupBytes.inc({ backup_job: job.name, stage: 'source' }, r.manifest.payload.plaintext.bytes);

@@ -26,14 +26,16 @@ export interface DrillRunnerDeps {
 export async function runDrill(d: DrillRunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal, request: { snapshot?: string; site?: string } = {}): Promise<JobState | undefined> {
   d.operations.start(op);
   const started = Date.now();
+  let outcome = 'failed';
+  let seconds: number | undefined;
   try {
     const { report, unwritten } = await drill(d.ctx, job.name, {
       ...request,
       signal,
       onProgress: (p) => (op.progress = { bytes: p.bytes ?? op.progress.bytes, ...(p.total !== undefined ? { totalBytes: p.total } : {}), phase: p.phase }),
     });
-    d.metrics.restoreTestRuns.inc({ backup_job: job.name, outcome: report.outcome });
-    d.metrics.restoreTestDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
+    outcome = report.outcome;
+    seconds = (Date.now() - started) / 1000;
     const failedChecks = report.checks.filter((c) => !c.passed).map((c) => `${c.name}: observed ${c.observed}`);
     d.operations.finish(op, report.outcome === 'passed', report, report.outcome === 'passed' ? undefined : (report.error ?? (failedChecks.join('; ') || 'over the RTO objective')));
     d.log[report.outcome === 'passed' ? 'info' : 'error'](
@@ -52,9 +54,13 @@ export async function runDrill(d: DrillRunnerDeps, job: JobConfig, op: Operation
     });
   } catch (err) {
     // Only usage problems reach here (no drill section, an unknown site); drills report the rest.
-    d.metrics.restoreTestRuns.inc({ backup_job: job.name, outcome: 'failed' });
     d.operations.finish(op, false, undefined, describeError(err));
     d.log.error({ backup_job: job.name, operation: op.id, error: describeError(err) }, 'drill could not run');
   }
-  return readJobState(d.ctx, job, d.metrics, false).catch((err: unknown) => void d.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+  const state = await readJobState(d.ctx, job, d.metrics, false).catch((err: unknown) => void d.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+  // Counted once the gauges are refreshed from the new report: a scrape that sees this run also
+  // sees the verified recovery point and recovery time it measured.
+  d.metrics.restoreTestRuns.inc({ backup_job: job.name, outcome });
+  if (seconds !== undefined) d.metrics.restoreTestDuration.observe({ backup_job: job.name }, seconds);
+  return state;
 }
