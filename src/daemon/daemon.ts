@@ -15,18 +15,18 @@ import { schedule, type ScheduledTask } from 'node-cron';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { JobConfig } from '../config/model.ts';
-import { LifeboatError, describeError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { backup } from '../operations/backup.ts';
 import type { Context } from '../operations/context.ts';
 import { restore, type RestoreRequest } from '../operations/restore.ts';
 import { Operations, type Operation } from './operations.ts';
 import { Notifier, type NotifierOptions } from '../notify/notifier.ts';
 import { scheduleIntervalMs } from './interval.ts';
 import { removeLeftovers } from '../drills/leftovers.ts';
-import { runDrill, type DrillRunnerDeps } from './drill-runner.ts';
+import { runBackup } from './backup-runner.ts';
+import { runDrill } from './drill-runner.ts';
+import type { RunnerDeps } from './runner-deps.ts';
 import { runVerify } from './verify-runner.ts';
-import { applyRetention, healSites } from './after-backup.ts';
 import { runLeased } from './leased.ts';
 import { doneSince, drillDoneSince, type SkipCheck } from './skip.ts';
 import { SiteSlots } from './site-slots.ts';
@@ -143,7 +143,7 @@ export class Daemon {
     return op;
   }
 
-  private get deps(): DrillRunnerDeps {
+  private get deps(): RunnerDeps {
     return { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations, siteHealth: this.siteHealth };
   }
 
@@ -268,7 +268,11 @@ export class Daemon {
         abort: (why) => ac.abort(new Error(why)),
         ...(skipIf ? { skipIf: async () => skipIf((await readJobState(this.ctx, job, this.metrics, false)).recoveryPoint) } : {}),
       },
-      () => this.runBackup(job, ac, op),
+      async () => {
+        const { retry, state } = await runBackup(this.deps, job, ac, op);
+        if (state) this.remember(job.name, state);
+        return retry;
+      },
     ).catch((err: unknown) => ({ ran: false as const, why: `cannot take the job's lease: ${describeError(err)}` }));
     if (r.ran) return r.value;
     this.operations.finish(op, true, { skipped: r.why });
@@ -278,68 +282,6 @@ export class Daemon {
       .then((st) => this.remember(job.name, st))
       .catch(() => undefined);
     return false;
-  }
-
-  private async runBackup(job: JobConfig, ac: AbortController, op: Operation): Promise<boolean> {
-    const started = Date.now();
-    const timeout = job.timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(new Error('timeout')), job.timeoutMs);
-    try {
-      const r = await backup(this.ctx, job.name, { signal: ac.signal, onProgress: (p) => (op.progress = { bytes: p.sourceBytes }) });
-      this.operations.finish(op, r.ok, { snapshotId: r.snapshotId, committed: r.committed, failed: r.failed, seconds: r.seconds });
-      const seconds = (Date.now() - started) / 1000;
-      this.metrics.backupDuration.observe({ backup_job: job.name }, seconds);
-      // The new snapshot is the recovery point now (the catalog read at the end confirms it): a scrape that counts this run sees it.
-      if (r.ok && r.manifest) this.metrics.recoveryPoint.set({ backup_job: job.name }, Date.parse(r.manifest.createdAt) / 1000);
-      this.metrics.backupRuns.inc({ backup_job: job.name, outcome: r.ok ? 'success' : 'failed' });
-      if (r.manifest) {
-        this.metrics.backupBytes.inc({ backup_job: job.name, stage: 'source' }, r.manifest.payload.plaintext.bytes);
-        this.metrics.backupBytes.inc({ backup_job: job.name, stage: 'stored' }, r.manifest.payload.ciphertext.bytes * r.committed.length);
-      }
-      for (const f of r.failed) {
-        this.siteHealth.failed(f.site, 'backup', f.error);
-        this.metrics.siteErrors.inc({ site: f.site, operation: 'backup' });
-        this.metrics.siteUp.set({ site: f.site }, 0);
-      }
-      for (const s of r.committed) this.metrics.siteUp.set({ site: s }, 1);
-      this.log[r.ok ? 'info' : 'error'](
-        { backup_job: job.name, operation: op.id, snapshot: r.snapshotId, committed: r.committed, failed: r.failed, seconds },
-        r.ok ? 'backup committed' : 'backup failed: too few sites committed',
-      );
-      this.notifier.send(job.notify, {
-        event: r.ok ? 'backup.succeeded' : 'backup.failed',
-        outcome: r.ok ? 'success' : 'failure',
-        job: job.name,
-        snapshotId: r.snapshotId,
-        ...(r.ok ? {} : { error: `committed on ${r.committed.length} site(s), ${job.minSites} required` }),
-        startedAt: new Date(started).toISOString(),
-        finishedAt: new Date().toISOString(),
-        details: { committed: r.committed, failed: r.failed.map((f) => ({ site: f.site, error: f.error })), seconds },
-      });
-      if (r.ok) {
-        await healSites(this.ctx, this.log, job, this.siteHealth);
-        await applyRetention(this.ctx, this.log, job);
-      }
-      return !r.ok && r.failed.some((f) => !f.permanent);
-    } catch (err) {
-      this.operations.finish(op, false, undefined, describeError(err));
-      this.metrics.backupRuns.inc({ backup_job: job.name, outcome: 'failed' });
-      this.metrics.backupDuration.observe({ backup_job: job.name }, (Date.now() - started) / 1000);
-      this.log.error({ backup_job: job.name, operation: op.id, error: describeError(err) }, ac.signal.aborted ? 'backup aborted' : 'backup failed');
-      this.notifier.send(job.notify, {
-        event: 'backup.failed',
-        outcome: 'failure',
-        job: job.name,
-        error: describeError(err),
-        startedAt: new Date(started).toISOString(),
-        finishedAt: new Date().toISOString(),
-      });
-      return !ac.signal.aborted && err instanceof LifeboatError && !err.permanent;
-    } finally {
-      if (timeout) clearTimeout(timeout);
-      await readJobState(this.ctx, job, this.metrics, false)
-        .then((st) => this.remember(job.name, st))
-        .catch((err: unknown) => this.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
-    }
   }
 
   /** Stops scheduling; gives running jobs the grace period, then aborts them. */

@@ -2,28 +2,15 @@
  * Running one drill inside the daemon: the operation's progress, metrics (runs by outcome,
  * duration, and the gauges rebuilt from the reports), the log line and the notification.
  */
-import type { Logger } from 'pino';
 import type { JobConfig } from '../config/model.ts';
 import { describeError } from '../errors.ts';
-import type { Metrics } from '../metrics/metrics.ts';
-import type { Notifier } from '../notify/notifier.ts';
-import type { Context } from '../operations/context.ts';
 import { drill } from '../operations/drill.ts';
-import type { Operation, Operations } from './operations.ts';
-import type { SiteHealth } from './site-health.ts';
+import type { Operation } from './operations.ts';
+import type { RunnerDeps } from './runner-deps.ts';
 import { readJobState, type JobState } from './state.ts';
 
-export interface DrillRunnerDeps {
-  readonly ctx: Context;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  readonly notifier: Notifier;
-  readonly operations: Operations;
-  readonly siteHealth: SiteHealth;
-}
-
 /** Runs the drill; resolves with the job's state read afterwards (undefined if it cannot be read). */
-export async function runDrill(d: DrillRunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal, request: { snapshot?: string; site?: string } = {}): Promise<JobState | undefined> {
+export async function runDrill(d: RunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal, request: { snapshot?: string; site?: string } = {}): Promise<JobState | undefined> {
   d.operations.start(op);
   const started = Date.now();
   let outcome = 'failed';

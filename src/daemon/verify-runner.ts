@@ -2,10 +2,10 @@
 import type { JobConfig } from '../config/model.ts';
 import { describeError } from '../errors.ts';
 import { verify } from '../operations/verify.ts';
-import type { DrillRunnerDeps } from './drill-runner.ts';
+import type { RunnerDeps } from './runner-deps.ts';
 import type { Operation } from './operations.ts';
 
-export async function runVerify(d: DrillRunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal): Promise<void> {
+export async function runVerify(d: RunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal): Promise<void> {
   d.operations.start(op);
   const started = new Date();
   try {

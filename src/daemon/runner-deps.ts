@@ -1,0 +1,16 @@
+/** What the daemon hands the code that runs one backup, drill or verify. */
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Notifier } from '../notify/notifier.ts';
+import type { Context } from '../operations/context.ts';
+import type { Operations } from './operations.ts';
+import type { SiteHealth } from './site-health.ts';
+
+export interface RunnerDeps {
+  readonly ctx: Context;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly notifier: Notifier;
+  readonly operations: Operations;
+  readonly siteHealth: SiteHealth;
+}
