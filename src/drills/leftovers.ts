@@ -11,15 +11,7 @@ import type { JobConfig } from '../config/model.ts';
 import { findTools, ident, literal, query } from '../sources/mysql/mysql-tools.ts';
 import { psql } from '../sources/postgres/pg-tools.ts';
 import { DIR_PREFIX, scratchDbPrefix } from './scratch.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../pid.ts';
 
 async function pidIn(file: string): Promise<number | undefined> {
   const n = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
@@ -33,11 +25,11 @@ async function removeFolders(): Promise<string[]> {
     if (!name.startsWith(DIR_PREFIX)) continue;
     const dir = join(tmpdir(), name);
     const owner = await pidIn(join(dir, 'owner.pid'));
-    if (owner === undefined || owner === process.pid || alive(owner)) continue;
+    if (owner === undefined || owner === process.pid || processAlive(owner)) continue;
     const postmaster = await pidIn(join(dir, 'data', 'postmaster.pid'));
-    if (postmaster !== undefined && alive(postmaster)) {
+    if (postmaster !== undefined && processAlive(postmaster)) {
       process.kill(postmaster, 'SIGQUIT'); // PostgreSQL's immediate shutdown
-      for (let i = 0; i < 50 && alive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && processAlive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
     }
     await rm(dir, { recursive: true, force: true });
     removed.push(dir);

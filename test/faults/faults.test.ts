@@ -209,9 +209,14 @@ describe('fault injection', () => {
     await once(child, 'exit');
     proxy.set({ kind: 'pass' });
     expect(await stat(target).then(() => 'exists', () => 'absent')).toBe('absent');
-    await restore(ctx, 'data', { snapshot: 'latest', target });
+    const partials = async (): Promise<string[]> => (await readdir(ws.dir)).filter((n) => n.startsWith('.restored-killed.lifeboat-partial-'));
+    expect(await partials()).toHaveLength(1);
+    const rr = await restore(ctx, 'data', { snapshot: 'latest', target });
     expect((await stat(join(target, 'random.bin'))).size).toBe(12_000_000);
-    ledger.push({ fault: 'SIGKILL of lifeboat restore after 3 s', outcome: 'target absent (unpacked beside it, moved into place only when verified); next restore whole' });
+    // The killed run's partial folder is gone too, and the restore says it removed it.
+    expect(await partials()).toEqual([]);
+    expect(rr.facts).toMatchObject({ removedPartials: [expect.stringContaining('.restored-killed.lifeboat-partial-')] });
+    ledger.push({ fault: 'SIGKILL of lifeboat restore after 3 s', outcome: 'target absent (unpacked beside it, moved into place only when verified); next restore whole, and it removed the killed run\'s partial folder' });
   }, 120_000);
 
   it('a truncated payload on site a: the restore falls back to b and says why; verify names it', async () => {

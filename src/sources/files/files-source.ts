@@ -9,13 +9,13 @@
  * kept. A restore unpacks into a hidden temporary folder beside the target and renames it into
  * place only after the whole stream verified, so a failed restore leaves the target untouched.
  */
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { LifeboatError } from '../../errors.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
+import { partialPath, sweepPartials } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { listEntry, memberList, rootsFor } from './walk.ts';
 
@@ -80,12 +80,13 @@ export class FilesSource implements Source {
     const path = resolve(target);
     const parent = dirname(path);
     await mkdir(parent, { recursive: true });
-    const tmp = join(parent, `.${basename(path)}.lifeboat-partial-${randomBytes(4).toString('hex')}`);
+    const swept = await sweepPartials(path);
+    const tmp = partialPath(path);
     await mkdir(tmp, { mode: 0o700 });
     try {
       await runConsumer({ cmd: 'tar', args: ['--extract', '--file=-', `--directory=${tmp}`], what: `tar (extracting into ${target})` }, input, o.signal);
       await commit(tmp, path);
-      return { target: path };
+      return { target: path, ...(swept.length > 0 ? { removedPartials: swept } : {}) };
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;

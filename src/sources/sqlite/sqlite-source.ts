@@ -8,14 +8,14 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { backup, DatabaseSync } from 'node:sqlite';
-import { randomBytes } from 'node:crypto';
 import type { SqliteSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
 import { deferredStream } from '../child.ts';
+import { partialPath, sweepPartials } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 
 export class SqliteSource implements Source {
@@ -73,7 +73,8 @@ export class SqliteSource implements Source {
     await this.checkTarget(target, o);
     const path = resolve(target);
     await mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `.${basename(path)}.lifeboat-partial-${randomBytes(4).toString('hex')}`);
+    const swept = await sweepPartials(path);
+    const tmp = partialPath(path);
     try {
       await pipeline(input, createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }), { signal: o.signal });
       const db = new DatabaseSync(tmp, { readOnly: true });
@@ -85,7 +86,7 @@ export class SqliteSource implements Source {
       }
       if (result !== 'ok') throw new LifeboatError('RESTORE_FAILED', `the restored SQLite database fails its integrity check: ${result.slice(0, 500)}`);
       await rename(tmp, path);
-      return { path, integrityCheck: 'ok' };
+      return { path, integrityCheck: 'ok', ...(swept.length > 0 ? { removedPartials: swept } : {}) };
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
