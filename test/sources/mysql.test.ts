@@ -65,6 +65,13 @@ describe('MySQL/MariaDB source', () => {
     expect(await fingerprint(dst)).toEqual(await fingerprint(src));
   });
 
+  it('removes the database it created when the restore fails later', async () => {
+    // The database is created while the catalog is read, before the snapshot is known.
+    const gone = `${dst}_gone`;
+    await expect(restore(ctx, 'shop', { snapshot: '20200101T000000Z-zzzzzz', target: `${server}/${gone}` })).rejects.toThrow(/20200101T000000Z-zzzzzz/);
+    expect(await sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${gone}'`)).toBe('0');
+  });
+
   it('refuses the source database as the target, and a wrong kind of target', async () => {
     await expect(restore(ctx, 'shop', { snapshot: 'latest', target: `${server}/${src}`, clean: true })).rejects.toThrow(/is the source of job shop itself/);
     await expect(restore(ctx, 'shop', { snapshot: 'latest', target: '/tmp/somewhere' })).rejects.toThrow(/restores into a database URL such as mysql:\/\//);

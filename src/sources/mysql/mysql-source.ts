@@ -12,7 +12,7 @@ import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
-import type { Dump, Facts, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
+import type { Dump, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
 
 export class MysqlSource implements Source {
@@ -103,18 +103,57 @@ export class MysqlSource implements Source {
       throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
     });
     if (tables === undefined) return [`database ${t.database} on ${where} does not exist and will be created`];
-    if (tables > 0 && !o.clean) {
-      throw new LifeboatError('USAGE', `the restore target ${where} is not empty (${tables} tables): choose an empty or new database, or add --clean to replace the tables the snapshot holds`);
-    }
+    this.refuseNonEmpty(t, tables, o);
     return [tables > 0 ? `database ${t.database} has ${tables} tables; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
+  }
+
+  /**
+   * Creates the target database unless it exists, and counts its tables, in one client run: the
+   * CREATE is a prepared statement chosen by the existence check, so that a user without the
+   * CREATE privilege can still restore into an existing database.
+   */
+  private async createUnlessExists(t: DbConnection & { database: string }): Promise<{ created: boolean; tables: number }> {
+    const tools = await findTools();
+    const db = literal(t.database);
+    const create = literal(`CREATE DATABASE ${ident(t.database)} CHARACTER SET utf8mb4`);
+    const out = await query(
+      tools,
+      t,
+      `SELECT COUNT(*) INTO @lifeboat_existed FROM information_schema.schemata WHERE schema_name = ${db};
+SET @lifeboat_sql = IF(@lifeboat_existed = 0, ${create}, 'DO 0');
+PREPARE lifeboat_create FROM @lifeboat_sql; EXECUTE lifeboat_create; DEALLOCATE PREPARE lifeboat_create;
+SELECT @lifeboat_existed, COUNT(*) FROM information_schema.tables WHERE table_schema = ${db};`,
+    );
+    const [existed, tables] = out.trim().split('\t');
+    return { created: existed === '0', tables: Number(tables) };
+  }
+
+  private refuseNonEmpty(t: DbConnection & { database: string }, tables: number, o: TargetOptions): void {
+    if (tables > 0 && !o.clean) {
+      throw new LifeboatError('USAGE', `the restore target ${describeDb(t)} is not empty (${tables} tables): choose an empty or new database, or add --clean to replace the tables the snapshot holds`);
+    }
+  }
+
+  async prepareTarget(target: string, o: TargetOptions): Promise<PreparedTarget> {
+    const t = this.target(target, o);
+    const { created, tables } = await this.createUnlessExists(t).catch((err: unknown) => {
+      throw new LifeboatError('USAGE', `cannot reach the restore target ${describeDb(t)}: ${describeError(err)}`);
+    });
+    this.refuseNonEmpty(t, tables, o);
+    return { created, undo: () => (created ? this.drop(t) : Promise.resolve()) };
+  }
+
+  private async drop(t: DbConnection & { database: string }): Promise<void> {
+    await query(await findTools(), t, `DROP DATABASE IF EXISTS ${ident(t.database)}`).catch(() => {});
   }
 
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     const t = this.target(target, o);
     const tools = await findTools();
-    const created = (await this.tables(t)) === undefined;
-    await this.checkTarget(target, o);
-    if (created) await query(tools, t, `CREATE DATABASE ${ident(t.database)} CHARACTER SET utf8mb4`);
+    // Prepared by the operation (which also drops a database it created when the restore fails
+    // later), or here.
+    const { created, tables } = o.prepared ? { created: o.prepared.created, tables: 0 } : await this.createUnlessExists(t);
+    this.refuseNonEmpty(t, tables, o);
     const opts = await optionFile(t);
     try {
       await runConsumer(
@@ -124,7 +163,7 @@ export class MysqlSource implements Source {
       );
       return { database: t.database, target: describeDb(t), created, client: tools.client };
     } catch (err) {
-      if (created) await query(tools, t, `DROP DATABASE IF EXISTS ${ident(t.database)}`).catch(() => {});
+      if (created && !o.prepared) await this.drop(t);
       throw err;
     } finally {
       await opts.remove();
