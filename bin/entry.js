@@ -1,7 +1,8 @@
 // Which code bin/lifeboat runs: the bundle in dist/ (bin/bundle) while it is newer than every
 // source file, package.json and package-lock.json; the TypeScript sources otherwise, so that an
-// edited source never runs stale, or when LIFEBOAT_SOURCES=1 (profiles that name source files). Plain JavaScript, since it runs before anything is loaded; the
-// check is one stat per source file (~1 ms).
+// edited source never runs stale, and when LIFEBOAT_SOURCES=1 (profiles that name source files).
+// Plain JavaScript, since it runs before anything is loaded; the check is one stat per source
+// file (3-5 ms measured on a 2-core machine, against ~0.1 s that the bundle saves).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
