@@ -30,6 +30,15 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // zod's named export `z` is a namespace object that drags every locale into the bundle
+      // (a 1.1 MB config chunk instead of 0.56 MB, ~10 ms of every command's start-up).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind='value'] > ImportSpecifier[imported.name='z']",
+          message: "import * as z from 'zod' (the named export bundles every locale)",
+        },
+      ],
     },
   },
 );

@@ -14,7 +14,7 @@
  * Every error a client can cause is a 4xx with a JSON body {error: {code, message}}.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Daemon } from '../daemon/daemon.ts';
 import type { Context } from '../operations/context.ts';
 import { drillHistory } from '../operations/drill.ts';

@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkSignature, signDocument, type SigningKey } from '../crypto/signing.ts';
 import { describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { holdKey, holdsPrefix, isSnapshotId } from './layout.ts';

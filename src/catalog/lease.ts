@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LifeboatError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { lockKey } from './layout.ts';

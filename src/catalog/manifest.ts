@@ -7,7 +7,7 @@
  * Format 1. New optional fields may be added; a change that old readers would misread needs a new
  * format number, and readers refuse formats newer than they know.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeyObject } from 'node:crypto';
 import { checkSignature } from '../crypto/signing.ts';
 import { LifeboatError } from '../errors.ts';

@@ -2,7 +2,7 @@
  * The JSON Schema of `lifeboat.yaml`, derived from the zod schemas (the single source of truth), so
  * that YAML editors validate and complete the file: `config/schema.json`, kept current by a test.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { VERSION } from '../version.ts';
 import { configSchema } from './schema.ts';
 

@@ -6,7 +6,7 @@
  * Cross-field rules (a job naming an unknown site, minSites larger than the site list, paths) are
  * checked in load.ts, where the whole document is known.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const name = z
   .string()
