@@ -193,6 +193,26 @@ describe('PostgreSQL source', () => {
     expect(manifest).not.toContain('pg-secret-value-4711');
     c.close();
   });
+
+  it("lists the dumped tables in the manifest, as the job's schema filters select them", async () => {
+    // The server's version and the table list come from one psql run beside pg_dump.
+    await sql(src, 'CREATE SCHEMA side; CREATE TABLE side.extra (id int); ANALYZE side.extra');
+    const names = async (extra: string): Promise<string[] | undefined> => {
+      const c = await ws.context(job(extra));
+      try {
+        const r = await backup(c, 'db');
+        expect(r.manifest!.source.facts).toMatchObject({ serverVersion: expect.stringMatching(/^\d+\.\d+/) });
+        return r.manifest!.source.tables?.map((t) => t.name);
+      } finally {
+        c.close();
+      }
+    };
+    expect(await names('')).toEqual(expect.arrayContaining(['public.customers', 'public.orders', 'public.events_2025', 'side.extra']));
+    expect(await names(', schemas: [side]')).toEqual(['side.extra']);
+    expect(await names(', excludeSchemas: [side]')).not.toContain('side.extra');
+    // pg_dump's table patterns have a syntax of their own: no list rather than a wrong one.
+    expect(await names(', tables: [side.extra]')).toBeUndefined();
+  });
 });
 
 async function snapshotCount(): Promise<number> {

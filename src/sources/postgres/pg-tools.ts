@@ -75,10 +75,3 @@ export async function clientVersion(tools: PgTools, name: 'pg_dump' | 'pg_restor
   if (!m) throw new LifeboatError('DUMP_FAILED', `${name}: cannot read its version from "${out.trim()}"`);
   return { major: Number(m[1]), text: `${m[1]}${m[2] ? `.${m[2]}` : ''}` };
 }
-
-/** The server's version, e.g. { major: 15, text: "15.20" }. */
-export async function serverVersion(tools: PgTools, c: DbConnection, database?: string): Promise<Version> {
-  const out = (await psql(tools, c, 'SHOW server_version_num;\nSHOW server_version;\n', {}, database)).trim().split('\n');
-  const num = Number(out[0]);
-  return { major: Math.floor(num / 10000), text: (out[1] ?? '').split(' ')[0] ?? String(num) };
-}

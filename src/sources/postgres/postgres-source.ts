@@ -22,7 +22,7 @@ import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import type { Dump, ExtraPart, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { pgBin, type PgTools } from './pg-bin.ts';
-import { clientVersion, conninfo, libpqEnv, psql, serverVersion } from './pg-tools.ts';
+import { clientVersion, conninfo, libpqEnv, psql, type Version } from './pg-tools.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
@@ -59,6 +59,8 @@ export class PostgresSource implements Source {
   readonly targetKind = 'a database URL such as postgres://user@host:5432/db';
   private readonly cfg: PostgresSourceConfig;
   private readonly tools: PgTools;
+  /** The probe of the newest dump (server version and tables), which inventory() reuses. */
+  private probed?: ReturnType<PostgresSource['probe']>;
 
   constructor(cfg: PostgresSourceConfig) {
     this.cfg = cfg;
@@ -80,7 +82,7 @@ export class PostgresSource implements Source {
     return deferredDump(async (out, started): Promise<Facts> => {
       // pg_dump starts first and the version check beside it instead of before it (the check
       // takes two tool start-ups and a connection, ~0.1 s of every backup; spawned first, they
-      // delayed pg_dump's own start by ~40 ms). If the check then refuses the client, pg_dump is
+      // delayed pg_dump's own start by ~40 ms). The same psql run lists the tables for the manifest. If the check then refuses the client, pg_dump is
       // killed and the check's message is the dump's error: the backup fails and nothing it
       // streamed is committed.
       const ac = new AbortController();
@@ -91,7 +93,8 @@ export class PostgresSource implements Source {
       await child.spawned;
       started();
       try {
-        const [client, server] = await Promise.all([clientVersion(this.tools, 'pg_dump'), serverVersion(this.tools, c)]).catch((err: unknown) => {
+        this.probed = this.probe();
+        const [client, { server }] = await Promise.all([clientVersion(this.tools, 'pg_dump'), this.probed]).catch((err: unknown) => {
           throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
         });
         if (client.major < server.major) {
@@ -113,19 +116,34 @@ export class PostgresSource implements Source {
   }
 
   async inventory(): Promise<TableStat[]> {
-    // pg_dump's table patterns have their own syntax; with them, the list would not match the dump.
-    if (this.cfg.tables.length > 0 || this.cfg.excludeTables.length > 0) return [];
+    return (await (this.probed ?? this.probe())).tables;
+  }
+
+  /**
+   * The server's version and the user tables with their row estimates, in one psql run (each run is
+   * a client start, a fork of this process and a server connection, while pg_dump needs the CPU).
+   * The table list is best effort: a failing query leaves it empty, and with pg_dump's own table
+   * patterns (a syntax of their own) it is not read, since it would not match the dump.
+   */
+  private async probe(): Promise<{ server: Version; tables: TableStat[] }> {
+    let sql = 'SHOW server_version_num;\nSHOW server_version;\n';
     const vars: Record<string, string> = {};
-    let filter = '';
-    if (this.cfg.schemas.length > 0) {
-      vars.only = `{${this.cfg.schemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-      filter += " AND n.nspname = ANY (:'only'::text[])";
+    if (this.cfg.tables.length === 0 && this.cfg.excludeTables.length === 0) {
+      let filter = '';
+      if (this.cfg.schemas.length > 0) {
+        vars.only = `{${this.cfg.schemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+        filter += " AND n.nspname = ANY (:'only'::text[])";
+      }
+      if (this.cfg.excludeSchemas.length > 0) {
+        vars.skip = `{${this.cfg.excludeSchemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+        filter += " AND NOT n.nspname = ANY (:'skip'::text[])";
+      }
+      sql += `\\set ON_ERROR_STOP 0\n${TABLE_STATS}${filter} ORDER BY 1;\n`;
     }
-    if (this.cfg.excludeSchemas.length > 0) {
-      vars.skip = `{${this.cfg.excludeSchemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-      filter += " AND NOT n.nspname = ANY (:'skip'::text[])";
-    }
-    return parseStats(await psql(this.tools, this.cfg.connection, `${TABLE_STATS}${filter} ORDER BY 1;\n`, vars));
+    const [num = '', text = '', ...rows] = (await psql(this.tools, this.cfg.connection, sql, vars)).split('\n');
+    const version = Number(num);
+    if (!Number.isInteger(version) || version <= 0) throw new LifeboatError('DUMP_FAILED', `cannot read the server's version from "${num}"`);
+    return { server: { major: Math.floor(version / 10000), text: text.split(' ')[0] || num }, tables: parseStats(rows.join('\n')) };
   }
 
   /** Roles and tablespaces, when the job asks for them: `pg_dumpall --globals-only`, plain SQL. */
