@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { checkHeader } from '../crypto/age.ts';
 import { Hold } from '../catalog/holds.ts';
 import type { SnapshotEntry } from '../catalog/catalog.ts';
+import type { JobConfig } from '../config/model.ts';
 import type { Identity } from '../crypto/keys.ts';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
+import { WorkerStart } from '../pipeline/restore-worker/plaintext.ts';
 import { createSource } from '../sources/registry.ts';
 import type { PreparedTarget, Source, TargetOptions } from '../sources/source.ts';
 import type { Context } from './context.ts';
@@ -78,6 +80,16 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   const job = ctx.job(jobName);
   const source = r.source ?? createSource(job.source);
   guardSource(source, r, job.name);
+  // The restore worker starts now, beside the target's preparation and the catalog read.
+  const worker = new WorkerStart();
+  try {
+    return await restoreWith(ctx, job, source, r, worker, started);
+  } finally {
+    await worker.dispose();
+  }
+}
+
+async function restoreWith(ctx: Context, job: JobConfig, source: Source, r: RestoreRequest, worker: WorkerStart, started: number): Promise<RestoreReport> {
   // The target is checked, or made ready, while the catalog is read (each is a few tens of
   // milliseconds of waiting on other processes); a target problem is reported first. What
   // preparing created (a database) is removed again when the restore fails.
@@ -94,7 +106,7 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
     const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
     const hold = await new Hold(sites, job.name, entry.id, r.purpose ?? 'restore').take();
     try {
-      return await restoreHeld(r, job.name, entry, sites, source, identities, started, prepared);
+      return await restoreHeld(r, job.name, entry, sites, source, identities, started, prepared, worker);
     } finally {
       await hold.release();
     }
@@ -113,8 +125,10 @@ async function restoreHeld(
   identities: Identity[],
   started: number,
   prepared: PreparedTarget | undefined,
+  worker: WorkerStart,
 ): Promise<RestoreReport> {
   const result = await restorePipeline({
+    worker,
     manifest: entry.manifest,
     sites,
     identities,

@@ -21,7 +21,7 @@ import { LifeboatError, describeError, type ErrorCode } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
 import type { Facts, PreparedTarget, Source, TargetOptions } from '../sources/source.ts';
 import type { Vetting } from './restore-worker/protocol.ts';
-import { Plaintext } from './restore-worker/plaintext.ts';
+import { Plaintext, type WorkerStart } from './restore-worker/plaintext.ts';
 
 export interface RestoreInput {
   readonly manifest: Manifest;
@@ -34,6 +34,8 @@ export interface RestoreInput {
   /** Extra parts to restore first, by name (e.g. ["globals"]). */
   readonly parts?: readonly string[];
   readonly signal: AbortSignal;
+  /** A restore worker started ahead; the first object restored uses it. */
+  readonly worker?: WorkerStart;
   readonly onProgress?: (p: { site: string; bytes: number; total: number }) => void;
   /** Called when a site failed and the next one will be tried. */
   readonly onFallback?: (site: string, error: LifeboatError, next: string) => void;
@@ -63,6 +65,7 @@ interface Stored {
 async function restoreObject(site: Site, input: RestoreInput, obj: Stored, consume: (plain: Readable) => Promise<Facts>): Promise<Facts> {
   const where = `site "${site.name}": snapshot ${input.manifest.snapshotId}`;
   const plain = await Plaintext.start({
+    ...(input.worker ? { worker: input.worker } : {}),
     site,
     key: obj.key,
     identities: input.identities,

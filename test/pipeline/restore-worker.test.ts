@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEncryptStream } from '../../src/crypto/age.ts';
 import { generateIdentity, parseIdentityFile, parseRecipient } from '../../src/crypto/keys.ts';
 import { LifeboatError } from '../../src/errors.ts';
-import { Plaintext, type PlaintextInput } from '../../src/pipeline/restore-worker/plaintext.ts';
+import { Plaintext, WorkerStart, type PlaintextInput } from '../../src/pipeline/restore-worker/plaintext.ts';
 import { ParallelZstdCompress } from '../../src/pipeline/zstd/compress.ts';
 import { FsSite } from '../../src/sites/fs/fs-site.ts';
 import type { Site } from '../../src/sites/site.ts';
 import { runConsumer } from '../../src/sources/child.ts';
+import { execFileP } from '../helpers/streams.ts';
 
 // 5 MiB of half-compressible data: several zstd frames and many age chunks.
 const plain = Buffer.concat(Array.from({ length: 40 }, (_, i) => (i % 2 ? randomBytes(128 << 10) : Buffer.alloc(128 << 10, i))));
@@ -119,5 +120,34 @@ describe('the restore worker', () => {
     const p = await Plaintext.start(input({ identities: [other] })).catch((err: unknown) => err);
     const err = p instanceof Plaintext ? await runConsumer({ cmd: 'sh', args: ['-c', 'cat > /dev/null'], what: 'cat' }, p, new AbortController().signal).catch((e: unknown) => e) : p;
     expect(err).toMatchObject({ code: 'DECRYPT_NO_MATCH' });
+  });
+
+  it('runs on a worker started ahead, which is handed out once', async () => {
+    const ahead = new WorkerStart();
+    const p = await Plaintext.start(input({ worker: ahead }));
+    expect(ahead.take()).toBeUndefined();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+    await ahead.dispose();
+  });
+
+  it('a worker started ahead and never used neither keeps the process alive nor outlives dispose()', async () => {
+    const module = new URL('../../src/pipeline/restore-worker/plaintext.ts', import.meta.url).href;
+    // One is left alone, the other (the same kind of worker) shows that they were running: the
+    // process still ends by itself.
+    const script = join(dir, 'ahead.mjs');
+    const lines = [
+      `const { WorkerStart } = await import(${JSON.stringify(module)});`,
+      'const left = new WorkerStart();',
+      'const probe = new WorkerStart();',
+      "setTimeout(async () => { const w = probe.take(); console.log(w ? 'running' : 'gone'); await w?.terminate(); }, 1500);",
+    ];
+    await writeFile(script, lines.join('\n'));
+    const { stdout } = await execFileP(process.execPath, [script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('running');
+    const ahead = new WorkerStart();
+    await ahead.dispose();
+    expect(ahead.take()).toBeUndefined();
   });
 });
