@@ -38,7 +38,9 @@ if (!quick) {
 }
 if (resticAvailable()) rows.push(await resticScenario(size, rounds));
 else skipped.push('restic (not installed: Debian package restic)');
-if (postgresAvailable()) rows.push(...(await postgresScenarios(quick ? 5 : 20, rounds)));
+// Database runs are short (1–5 s), so a few tenths of a second of machine noise move their ratios
+// most: five rounds for their medians.
+if (postgresAvailable()) rows.push(...(await postgresScenarios(quick ? 5 : 20, quick ? 1 : 5)));
 else skipped.push('PostgreSQL (no server reachable with PGHOST/PGPORT/PGUSER)');
 
 const mib = (b: number): string => `${(b / (1 << 20)).toFixed(0)} MiB`;
