@@ -79,8 +79,14 @@ export class ChildOutput extends Readable {
     }
   }
 
-  /** Reads straight into `sink`'s buffers from now on (call before anything was read). */
+  /**
+   * Reads straight into `sink`'s buffers. Call it before `open()` has made the socket: the socket
+   * asks for the buffer of its next read ahead (the first one when it is made), so a sink given
+   * later would be told of bytes that landed in a buffer of this class's instead — a payload of
+   * the right length with the wrong bytes. Later, it throws.
+   */
   readInto(sink: DirectSink): { resume(): void } {
+    if (this.socket || this.started) throw new Error('ChildOutput.readInto() must come before the socket is made and before any other read');
     this.sink = sink;
     this.start();
     return { resume: () => this.socket?.resume() };

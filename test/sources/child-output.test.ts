@@ -44,6 +44,16 @@ describe('child output', () => {
     expect(hash.digest('hex')).toBe(createHash('sha256').update(expected).update(Buffer.alloc(3_000_000)).digest('hex'));
   });
 
+  it('refuses a direct reader that comes after the socket was made, instead of handing it wrong bytes', async () => {
+    // The socket asks for the buffer of its next read ahead: a sink given later would be told of
+    // bytes that landed elsewhere (a payload of the right length and the wrong content).
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', script], what: 'sh (test)' }, new AbortController().signal);
+    await p.spawned;
+    expect(() => p.stream.readInto({ next: () => Buffer.alloc(64), got: () => true, end: () => {}, error: () => {} })).toThrow(/must come before the socket is made/);
+    p.stream.destroy();
+    await p.done.catch(() => {});
+  });
+
   it('a child that fails after writing fails the dump with its status and stderr', async () => {
     const p = spawnProducer({ cmd: 'sh', args: ['-c', 'echo partial; echo "disk on fire" >&2; exit 3'], what: 'sh (failing test)' }, new AbortController().signal);
     const out = buffer(p.stream).catch((e: Error) => e);
