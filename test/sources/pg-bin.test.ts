@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pgBin, unwrap } from '../../src/sources/postgres/pg-bin.ts';
+import { pgBin, pgToolInstalled, unwrap } from '../../src/sources/postgres/pg-bin.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -57,6 +57,13 @@ describe('PostgreSQL client binaries', () => {
 
   it('uses binDir when the job sets one', () => {
     expect(pgBin({ binDir: '/opt/pg/bin' }, 'pg_restore')).toBe('/opt/pg/bin/pg_restore');
+  });
+
+  it('tells whether a tool is installed without starting it', async () => {
+    await executable(join(dir, 'tools', 'psql'));
+    expect(pgToolInstalled({ binDir: join(dir, 'tools') }, 'psql')).toBe(true);
+    expect(pgToolInstalled({ binDir: join(dir, 'tools') }, 'pg_restore')).toBe(false);
+    expect(pgToolInstalled({}, 'pg_restore')).toBe(true);
   });
 
   it('finds a working pg_dump on this machine', () => {

@@ -109,6 +109,19 @@ describe('PostgreSQL source', () => {
     }
   });
 
+  it('a missing pg_restore fails the restore before a database is created', async () => {
+    const dst = `lifeboat_none_${suffix}`;
+    created.push(dst);
+    // The folder has psql (and a pg_dump stand-in) but no pg_restore.
+    const c = await standIn('no-restore-bin', 'pg_dump', 'exit 1');
+    try {
+      await expect(restore(c, 'db', { snapshot: 'latest', target: `${server}/${dst}` })).rejects.toThrow(/pg_restore: \S+\/pg_restore is not installed \(install the PostgreSQL client tools, or set binDir\)/);
+      expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${dst}'`)).toBe('0');
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses to restore into the source database without --into-source', async () => {
     await expect(restore(ctx, 'db', { snapshot: 'latest', target: `${server.replace('127.0.0.1', 'localhost')}/${src}`, clean: true })).rejects.toThrow(
       /is the source of job db itself.*--into-source/,

@@ -71,3 +71,16 @@ export function unwrap(name: string, path: string, root: string): string {
   versions.sort((a, b) => Number(b) - Number(a));
   return versions.map((v) => join(root, v, 'bin', name)).find(executable) ?? name;
 }
+
+/**
+ * Whether `name` can be run (from binDir, the Debian folder chosen above, or PATH): a few stat
+ * calls instead of starting the tool, for a check that must not delay what runs beside it.
+ */
+export function pgToolInstalled(tools: PgTools, name: PgToolName): boolean {
+  const bin = pgBin(tools, name);
+  if (bin.includes('/')) return executable(bin);
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => executable(join(dir, bin)));
+}

@@ -21,7 +21,7 @@ import type { PostgresSourceConfig } from '../../config/model.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import type { Dump, ExtraPart, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
-import { pgBin, type PgTools } from './pg-bin.ts';
+import { pgBin, pgToolInstalled, type PgTools } from './pg-bin.ts';
 import { clientVersion, conninfo, libpqEnv, psql, type Version } from './pg-tools.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -234,18 +234,15 @@ export class PostgresSource implements Source {
 
   async prepareTarget(target: string, o: TargetOptions): Promise<PreparedTarget> {
     const t = this.target(target, o);
-    const [made, client] = await Promise.allSettled([
-      this.createUnlessExists(t),
-      // Fails at once, before any download, when pg_restore is not installed.
-      clientVersion(this.tools, 'pg_restore'),
-    ]);
-    if (made.status === 'rejected') throw new LifeboatError('USAGE', `cannot reach the restore target ${describeDb(t)}: ${describeError(made.reason)}`);
-    const { created, objects } = made.value;
-    const prepared = { created, undo: () => (created ? this.drop(t) : Promise.resolve()) };
-    if (client.status === 'rejected') {
-      await prepared.undo();
-      throw client.reason;
+    // Fails at once, before a database is created or anything downloaded, when pg_restore is not
+    // installed (looked up, not started: starting it cost a fork beside the psql run).
+    if (!pgToolInstalled(this.tools, 'pg_restore')) {
+      throw new LifeboatError('USAGE', `pg_restore: ${pgBin(this.tools, 'pg_restore')} is not installed (install the PostgreSQL client tools, or set binDir)`);
     }
+    const { created, objects } = await this.createUnlessExists(t).catch((err: unknown) => {
+      throw new LifeboatError('USAGE', `cannot reach the restore target ${describeDb(t)}: ${describeError(err)}`);
+    });
+    const prepared = { created, undo: () => (created ? this.drop(t) : Promise.resolve()) };
     this.refuseNonEmpty(t, objects, o);
     return prepared;
   }
