@@ -1,6 +1,6 @@
 /** What every benchmark scenario shares: a row of the results table and a few helpers. */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Measured } from '../measure.ts';
@@ -47,6 +47,23 @@ export async function alternate(round: number, ours: () => Promise<Measured>, re
   } else {
     into.reference.push(await reference());
     into.ours.push(await ours());
+  }
+}
+
+/**
+ * Empties an fs site of its snapshots but keeps its repository marker, so that every measured
+ * backup goes to an initialized repository, as every backup after a site's first does (restic's
+ * repositories are likewise initialized outside the timing).
+ */
+export async function emptySite(dir: string): Promise<void> {
+  await rm(join(dir, 'jobs'), { recursive: true, force: true });
+}
+
+/** Several sides of one round, each round starting one later in the list (as alternate() does for two). */
+export async function rotate(round: number, sides: [() => Promise<Measured>, Measured[]][]): Promise<void> {
+  for (let k = 0; k < sides.length; k++) {
+    const [run, into] = sides[(round + k) % sides.length]!;
+    into.push(await run());
   }
 }
 

@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { manifestKey, snapshotPrefix } from '../../src/catalog/layout.ts';
 import { newSnapshotId } from '../../src/catalog/snapshot-id.ts';
 import { benchWorkspace, lifeboatCmd, root } from './common.ts';
+import { cpuSeconds, freePort } from './daemon-ops.ts';
 
 export interface ScaleResult {
   jobs: number;
@@ -27,22 +27,6 @@ export interface ScaleRow {
   scale: ScaleResult;
   reference: ScaleResult;
   targets: { startSeconds: number; idleCpuPercent: number; metricsP99Ms: number };
-}
-
-const TICKS = 100; // USER_HZ on Linux
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime
 }
 
 /** Writes a config with `jobs` jobs and gives each two snapshots on both sites, copied from one real one. */

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, latestPayload, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, type Row } from './common.ts';
 
 export interface FilesOptions {
   readonly size: number;
@@ -34,7 +34,7 @@ export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
     const restores = { ours: [] as Measured[], reference: [] as Measured[] };
     const reference = `tar -cf - -C "${data}" . | zstd -3 -T1 -q | age -r ${ws.recipient} | tee ${refs.slice(1).join(' ')} > ${refs[0]} && sync ${refs.join(' ')}`;
     for (let i = 0; i < o.rounds; i++) {
-      for (const n of names) await rm(join(ws.dir, n), { recursive: true, force: true });
+      for (const n of names) await emptySite(join(ws.dir, n));
       await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(reference), backups);
       for (const r of names) await rm(join(ws.dir, `ref-${r}`), { force: true });
       if (!o.restore) continue;

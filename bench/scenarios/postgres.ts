@@ -9,13 +9,18 @@
  * - pgbench only: a restore drill (scratch database on the same server, one SQL check): its
  *   measured recovery time next to `createdb && pg_restore --no-owner` of a local dump file.
  *   Target ≤ 1.15×.
+ * - The same backups and restores run by a daemon (`daemon-ops.ts`: requested through the API,
+ *   timed by the daemon's record of the operation), next to the same reference runs: what a
+ *   scheduled backup costs, without the CLI's ~0.25 s of Node start-up and module loading. Each
+ *   round rotates which of the three sides goes first.
  * Skipped (and said so) when the server is not reachable.
  */
-import { execFileSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, latestPayload, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, rotate, type Row } from './common.ts';
+import { apiBlock, BenchDaemon } from './daemon-ops.ts';
 
 const PG = { PGHOST: process.env.PGHOST ?? '127.0.0.1', PGPORT: process.env.PGPORT ?? '5432', PGUSER: process.env.PGUSER ?? 'postgres' };
 const env = { ...process.env, ...PG };
@@ -78,44 +83,68 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
   ];
 }
 
+/** A daemon's operation, measured like the commands: after a \`sync\`, outside the timing. */
+function inDaemon(run: () => Promise<Measured>): Promise<Measured> {
+  spawnSync('sync');
+  return run();
+}
+
 async function databaseRows(db: string, label: string, rounds: number, check?: string, expected?: number): Promise<Row[]> {
   const bytes = Number(psql(`SELECT pg_database_size('${db}')`));
   const drill = check ? `    drill:\n      target: { type: postgres, url: "${server}/postgres" }\n      checks:\n        - { sql: "${check}", expect: { equals: ${expected} } }\n` : '';
-  const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\njobs:\n  pg:\n    source: { type: postgres, url: "${server}/${db}" }\n${drill}`);
+  const source = `    source: { type: postgres, url: "${server}/${db}" }\n`;
+  const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\njobs:\n  pg:\n${source}${drill}`);
+  const api = await apiBlock();
+  const daemonConfig = join(ws.dir, 'daemon.yaml');
+  const recipients = (await readFile(ws.config, 'utf8')).split('\n').slice(0, 3).join('\n');
+  await writeFile(daemonConfig, `${recipients}\nsites:\n  d: { type: fs, path: ./d }\n${api.yaml}jobs:\n  pg:\n${source}`);
   const dump = join(ws.dir, 'local.pgdump');
   try {
     // Also warms the server's caches, so that the first measured run is not the only cold one.
     execFileSync('sh', ['-c', `pg_dump -Fc -Z0 -d ${db} > "${dump}"`], { env });
-    const backups = { ours: [] as Measured[], reference: [] as Measured[] };
-    const restores = { ours: [] as Measured[], reference: [] as Measured[] };
+    const backups = { ours: [] as Measured[], daemon: [] as Measured[], reference: [] as Measured[] };
+    const restores = { ours: [] as Measured[], daemon: [] as Measured[], reference: [] as Measured[] };
     const drills = { ours: [] as Measured[], reference: [] as Measured[] };
     const oursDb = 'lifeboat_bench_restore_ours';
+    const daemonDb = 'lifeboat_bench_restore_daemon';
     const theirsDb = 'lifeboat_bench_restore_ref';
-    for (let i = 0; i < rounds; i++) {
-      await rm(join(ws.dir, 'a'), { recursive: true, force: true });
-      const ours = (): Promise<Measured> => measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env);
-      const ref = (): Promise<Measured> => measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env);
-      await alternate(i, ours, ref, backups);
-      const payload = await latestPayload(join(ws.dir, 'a'), 'pg');
-      psql(`DROP DATABASE IF EXISTS ${oursDb}`);
-      psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
-      const restoreOur = (): Promise<Measured> => measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`, env);
-      const restoreRef = (): Promise<Measured> =>
-        measure(`createdb ${theirsDb} && age -d -i "${ws.identity}" "${payload}" | zstd -d -q | pg_restore --exit-on-error --single-transaction -d ${theirsDb}`, env);
-      await alternate(i, restoreOur, restoreRef, restores);
-      psql(`DROP DATABASE IF EXISTS ${oursDb}`);
-      psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
-      if (!check) continue;
-      // The drill's own measure is its recovery time (download start to verified restore).
-      const report = join(ws.dir, 'drill.json');
-      const drillOur = async (): Promise<Measured> => {
-        const m = await measure(`${lifeboatCmd} drill pg -c "${ws.config}" --json > "${report}"`, env);
-        return { ...m, wall: (JSON.parse(await readFile(report, 'utf8')) as { recoveryTimeSeconds: number }).recoveryTimeSeconds };
-      };
-      const drillRef = (): Promise<Measured> =>
-        measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction --no-owner -d ${theirsDb} "${dump}" && psql -X -q -t -d ${theirsDb} -c "${check}" > /dev/null`, env);
-      await alternate(i, drillOur, drillRef, drills);
-      psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
+    const dropAll = (): void => [oursDb, daemonDb, theirsDb].forEach((d) => psql(`DROP DATABASE IF EXISTS ${d}`));
+    // The daemon has a site of its own (./d), since the CLI's is emptied every round.
+    const daemon = await BenchDaemon.start(ws.dir, daemonConfig, api, env);
+    try {
+      // Warm-up, as a daemon is warm from its earlier runs.
+      await daemon.run('/jobs/pg/backups');
+      await daemon.run('/jobs/pg/restores', { target: `${server}/${daemonDb}` });
+      dropAll();
+      for (let i = 0; i < rounds; i++) {
+        await emptySite(join(ws.dir, 'a'));
+        await rotate(i, [
+          [() => measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env), backups.ours],
+          [() => inDaemon(() => daemon.run('/jobs/pg/backups')), backups.daemon],
+          [() => measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env), backups.reference],
+        ]);
+        const payload = await latestPayload(join(ws.dir, 'a'), 'pg');
+        dropAll();
+        await rotate(i, [
+          [() => measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`, env), restores.ours],
+          [() => inDaemon(() => daemon.run('/jobs/pg/restores', { target: `${server}/${daemonDb}` })), restores.daemon],
+          [() => measure(`createdb ${theirsDb} && age -d -i "${ws.identity}" "${payload}" | zstd -d -q | pg_restore --exit-on-error --single-transaction -d ${theirsDb}`, env), restores.reference],
+        ]);
+        dropAll();
+        if (!check) continue;
+        // The drill's own measure is its recovery time (download start to verified restore).
+        const report = join(ws.dir, 'drill.json');
+        const drillOur = async (): Promise<Measured> => {
+          const m = await measure(`${lifeboatCmd} drill pg -c "${ws.config}" --json > "${report}"`, env);
+          return { ...m, wall: (JSON.parse(await readFile(report, 'utf8')) as { recoveryTimeSeconds: number }).recoveryTimeSeconds };
+        };
+        const drillRef = (): Promise<Measured> =>
+          measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction --no-owner -d ${theirsDb} "${dump}" && psql -X -q -t -d ${theirsDb} -c "${check}" > /dev/null`, env);
+        await alternate(i, drillOur, drillRef, drills);
+        psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
+      }
+    } finally {
+      await daemon.stop();
     }
     const rows: Row[] = [
       {
@@ -131,6 +160,22 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
         lifeboat: median(restores.ours),
         reference: median(restores.reference),
         referenceName: 'createdb; age -d \\| zstd -d \\| pg_restore of a local payload',
+        bytes,
+        target: { ratio: 1.1 },
+      },
+      {
+        scenario: `PostgreSQL backup, ${label}, 1 fs site, run by the daemon (API request → committed)`,
+        lifeboat: median(backups.daemon),
+        reference: median(backups.reference),
+        referenceName: 'the same reference runs',
+        bytes,
+        target: { ratio: 1.15 },
+      },
+      {
+        scenario: `PostgreSQL restore, ${label}, from 1 fs site, run by the daemon (API request → restored)`,
+        lifeboat: median(restores.daemon),
+        reference: median(restores.reference),
+        referenceName: 'the same reference runs',
         bytes,
         target: { ratio: 1.1 },
       },

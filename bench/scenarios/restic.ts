@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, lifeboatCmd, median, type Row } from './common.ts';
 
 export function resticAvailable(): boolean {
   try {
@@ -30,8 +30,8 @@ export async function resticScenario(size: number, rounds: number): Promise<Row>
     execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
     const runs = { ours: [] as Measured[], reference: [] as Measured[] };
     for (let i = 0; i < rounds; i++) {
-      await rm(join(ws.dir, 'a'), { recursive: true, force: true });
-      await rm(join(ws.dir, 'b'), { recursive: true, force: true });
+      await emptySite(join(ws.dir, 'a'));
+      await emptySite(join(ws.dir, 'b'));
       for (const r of repos) {
         await rm(r, { recursive: true, force: true });
         execFileSync('restic', ['init', '-q', '-r', r], { env, stdio: 'ignore' });
