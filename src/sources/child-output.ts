@@ -37,6 +37,8 @@ export class ChildOutput extends Readable {
   private sink?: DirectSink;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH);
   private started = false;
+  /** The copy of the output's first bytes that head() asked for, while it is being gathered. */
+  private headWant?: { bytes: number; parts: Buffer[]; got: number; done: (b: Buffer) => void };
 
   constructor() {
     super({ highWaterMark: SCRATCH });
@@ -67,8 +69,16 @@ export class ChildOutput extends Readable {
         },
       });
       socket.pause();
-      socket.on('end', () => (this.sink ? this.sink.end() : this.push(null)));
-      socket.on('error', (err) => (this.sink ? this.sink.error(err) : this.destroy(err)));
+      socket.on('end', () => {
+        this.headEnd();
+        if (this.sink) this.sink.end();
+        else this.push(null);
+      });
+      socket.on('error', (err) => {
+        this.headEnd();
+        if (this.sink) this.sink.error(err);
+        else this.destroy(err);
+      });
       this.socket = socket;
       const theirs = await accepted;
       if (this.started) socket.resume();
@@ -92,11 +102,39 @@ export class ChildOutput extends Readable {
     return { resume: () => this.socket?.resume() };
   }
 
+  /**
+   * A copy of the output's first `bytes` bytes (fewer when it ends or fails sooner), taken as they
+   * pass to whichever reader: a look at a dump's header that costs no second read. Ask before the
+   * output starts.
+   */
+  head(bytes: number): Promise<Buffer> {
+    if (this.headWant || this.started) throw new Error('ChildOutput.head() must come before any read, and once');
+    return new Promise((done) => {
+      this.headWant = { bytes, parts: [], got: 0, done };
+    });
+  }
+
+  private headTap(buf: Uint8Array, n: number): void {
+    const h = this.headWant!;
+    const take = Math.min(n, h.bytes - h.got);
+    h.parts.push(Buffer.from(buf.subarray(0, take)));
+    h.got += take;
+    if (h.got >= h.bytes) this.headEnd();
+  }
+
+  private headEnd(): void {
+    const h = this.headWant;
+    if (!h) return;
+    this.headWant = undefined;
+    h.done(Buffer.concat(h.parts));
+  }
+
   override _read(): void {
     this.start();
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.headEnd();
     this.socket?.destroy();
     // A direct reader hears of the failure too (it does not listen to this stream's events).
     if (err && this.sink) this.sink.error(err);
@@ -109,6 +147,7 @@ export class ChildOutput extends Readable {
   }
 
   private received(n: number, buf: Uint8Array): boolean {
+    if (this.headWant) this.headTap(buf, n);
     if (this.sink) return this.sink.got(n);
     // A plain Readable: copy out of the shared buffer.
     return this.push(Buffer.from(buf.subarray(0, n)));

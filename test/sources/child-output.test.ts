@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { spawnProducer } from '../../src/sources/child.ts';
+import { ChildOutput } from '../../src/sources/child-output.ts';
 
 const script = 'i=0; while [ $i -lt 2000 ]; do printf "line %05d of the dump, padded to be a little longer\\n" $i; i=$((i+1)); done';
 const expected = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(5, '0')} of the dump, padded to be a little longer\n`).join('');
@@ -42,6 +43,34 @@ describe('child output', () => {
     await Promise.all([ended, p.done]);
     expect(total).toBe(expected.length + 3_000_000);
     expect(hash.digest('hex')).toBe(createHash('sha256').update(expected).update(Buffer.alloc(3_000_000)).digest('hex'));
+  });
+
+  it('copies the first bytes for a look at a header, while they go on to the reader unchanged', async () => {
+    const out = new ChildOutput();
+    const head = out.head(1000);
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', script], what: 'sh (test)' }, new AbortController().signal, undefined, out);
+    const target = Buffer.alloc(333);
+    const parts: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const got = (n: number): boolean => {
+        parts.push(Buffer.from(target.subarray(0, n)));
+        return true;
+      };
+      out.readInto({ next: () => target, got, end: resolve, error: reject });
+    });
+    await p.done;
+    expect((await head).toString()).toBe(expected.slice(0, 1000));
+    expect(Buffer.concat(parts).toString()).toBe(expected);
+  });
+
+  it('gives a shorter head when the output ends sooner, also to a plain reader', async () => {
+    const out = new ChildOutput();
+    const head = out.head(4096);
+    const p = spawnProducer({ cmd: 'sh', args: ['-c', 'printf short'], what: 'sh (test)' }, new AbortController().signal, undefined, out);
+    const [all] = await Promise.all([buffer(out), p.done]);
+    expect(all.toString()).toBe('short');
+    expect((await head).toString()).toBe('short');
+    expect(() => out.head(10)).toThrow(/before any read, and once/);
   });
 
   it('refuses a direct reader that comes after the socket was made, instead of handing it wrong bytes', async () => {

@@ -9,6 +9,7 @@ import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { preflight, restore } from '../../src/operations/restore.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { pgArchiveHeader } from '../helpers/pg-archive.ts';
 import { execFileP } from '../helpers/streams.ts';
 
 const PG = { PGHOST: process.env.LIFEBOAT_TEST_PGHOST ?? '127.0.0.1', PGPORT: process.env.LIFEBOAT_TEST_PGPORT ?? '5432', PGUSER: process.env.LIFEBOAT_TEST_PGUSER ?? 'postgres' };
@@ -167,10 +168,35 @@ describe('PostgreSQL source', () => {
     c.close();
   });
 
-  it('a pg_dump older than the server is refused, naming both versions', async () => {
-    // No older pg_dump can be installed next to this server, so a stand-in reports an older
-    // version; psql (for the server's version) is the real one. pg_dump starts beside the version
-    // check, so the stand-in also writes output and exits 0: none of it may be committed.
+  it("reads pg_dump's version from the archive it writes, without starting pg_dump --version", async () => {
+    const log = join(ws.dir, 'pg_dump-runs.log');
+    const { stdout: real } = await execFileP('sh', ['-c', 'command -v pg_dump']);
+    const c = await standIn('logged-bin', 'pg_dump', `echo "$*" >> "${log}"\nexec "${real.trim()}" "$@"`);
+    const r = await backup(c, 'db');
+    c.close();
+    const version = /\d+\.\d+/.exec((await execFileP(real.trim(), ['--version'])).stdout)![0];
+    expect(r.manifest!.source.facts).toMatchObject({ clientVersion: `pg_dump ${version}` });
+    const runs = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toContain('--format=custom');
+  });
+
+  it('a pg_dump older than the server is refused, naming both versions, from its archive header', async () => {
+    // No older pg_dump can be installed next to this server, so a stand-in writes an archive whose
+    // header names an older pg_dump; psql (for the server's version) is the real one.
+    const header = join(ws.dir, 'old-header.bin');
+    await writeFile(header, pgArchiveHeader({ minor: 12, database: src, server: '9.6.24', dump: '9.6.24' }));
+    const c = await standIn('old-header-bin', 'pg_dump', `cat "${header}"; head -c 3000000 /dev/urandom`);
+    const before = await snapshotCount();
+    await expect(backup(c, 'db')).rejects.toThrow(/pg_dump 9\.6 is older than the server .* \(PostgreSQL \d+\.\d+\) and cannot dump it: install the PostgreSQL \d+ client tools/);
+    expect(await snapshotCount()).toBe(before);
+    c.close();
+  });
+
+  it('a pg_dump older than the server is refused, naming both versions, from pg_dump --version', async () => {
+    // The stand-in writes no archive header (as a real older pg_dump, which refuses a newer server
+    // before writing anything), so its version comes from --version. pg_dump starts beside the
+    // version check, so the stand-in also writes output and exits 0: none of it may be committed.
     const c = await standIn('old-bin', 'pg_dump', 'if [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 9.6.24"; else head -c 3000000 /dev/urandom; fi');
     const before = await snapshotCount();
     await expect(backup(c, 'db')).rejects.toThrow(/pg_dump 9\.6 is older than the server .* \(PostgreSQL \d+\.\d+\) and cannot dump it: install the PostgreSQL \d+ client tools/);

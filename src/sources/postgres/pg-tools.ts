@@ -70,8 +70,12 @@ export interface Version {
 
 /** The version of a client tool, from `--version` ("pg_dump (PostgreSQL) 15.19 (Debian …)"). */
 export async function clientVersion(tools: PgTools, name: 'pg_dump' | 'pg_restore'): Promise<Version> {
-  const out = await run(pgBin(tools, name), ['--version'], process.env, name);
-  const m = /(\d+)(?:\.(\d+))?/.exec(out);
-  if (!m) throw new LifeboatError('DUMP_FAILED', `${name}: cannot read its version from "${out.trim()}"`);
+  return parseVersion(await run(pgBin(tools, name), ['--version'], process.env, name), name);
+}
+
+/** The first "major[.minor]" in a version text: "15.19 (Debian 15.19-0+deb12u1)" → 15.19. */
+export function parseVersion(text: string, what: string): Version {
+  const m = /(\d+)(?:\.(\d+))?/.exec(text);
+  if (!m) throw new LifeboatError('DUMP_FAILED', `${what}: cannot read its version from "${text.trim()}"`);
   return { major: Number(m[1]), text: `${m[1]}${m[2] ? `.${m[2]}` : ''}` };
 }

@@ -22,7 +22,8 @@ import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import type { Dump, ExtraPart, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { pgBin, pgToolInstalled, type PgTools } from './pg-bin.ts';
-import { clientVersion, conninfo, libpqEnv, psql, type Version } from './pg-tools.ts';
+import { ARCHIVE_HEADER_BYTES, parseArchiveHeader } from './archive-header.ts';
+import { clientVersion, conninfo, libpqEnv, parseVersion, psql, type Version } from './pg-tools.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
@@ -80,11 +81,13 @@ export class PostgresSource implements Source {
     const c = this.cfg.connection;
     const where = describeDb(c);
     return deferredDump(async (out, started): Promise<Facts> => {
-      // pg_dump starts first and the version check beside it instead of before it (the check
-      // takes two tool start-ups and a connection, ~0.1 s of every backup; spawned first, they
-      // delayed pg_dump's own start by ~40 ms). The same psql run lists the tables for the manifest. If the check then refuses the client, pg_dump is
-      // killed and the check's message is the dump's error: the backup fails and nothing it
-      // streamed is committed.
+      // pg_dump starts first and the version check beside it instead of before it: the server's
+      // version comes from a psql run (which also lists the tables for the manifest), pg_dump's
+      // from the header of the archive it writes, or from `pg_dump --version` when the header
+      // cannot be read (a pg_dump that fails before writing one). If the check then refuses the
+      // client, pg_dump is killed and the check's message is the dump's error: the backup fails
+      // and nothing it streamed is committed.
+      const header = out.head(ARCHIVE_HEADER_BYTES);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       o.signal.addEventListener('abort', stop, { once: true });
@@ -94,7 +97,11 @@ export class PostgresSource implements Source {
       started();
       try {
         this.probed = this.probe();
-        const [client, { server }] = await Promise.all([clientVersion(this.tools, 'pg_dump'), this.probed]).catch((err: unknown) => {
+        const dumpVersion = header.then((h) => {
+          const version = parseArchiveHeader(h)?.dumpVersion;
+          return version === undefined ? clientVersion(this.tools, 'pg_dump') : parseVersion(version, 'pg_dump');
+        });
+        const [client, { server }] = await Promise.all([dumpVersion, this.probed]).catch((err: unknown) => {
           throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
         });
         if (client.major < server.major) {
