@@ -36,4 +36,20 @@ describe('fs site specifics', () => {
     expect(await site.stat('jobs/x/keep')).toBeDefined();
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('sweeps every snapshot folder of a job, and only that job', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-fs-site-'));
+    const site = new FsSite('local', dir);
+    for (let i = 0; i < 30; i++) {
+      await site.put(`jobs/x/snapshots/s${i}/payload`, Readable.from([Buffer.from('x')]));
+      if (i % 4 === 1) await writeFile(join(dir, 'jobs', 'x', 'snapshots', `s${i}`, `.lifeboat-tmp-${i}`), 'partial');
+    }
+    await site.put('jobs/y/snapshots/s0/payload', Readable.from([Buffer.from('y')]));
+    await writeFile(join(dir, 'jobs', 'y', 'snapshots', 's0', '.lifeboat-tmp-y'), 'partial');
+    expect(await site.sweepIncomplete('jobs/x/snapshots/')).toBe(8);
+    expect(await countTemps(dir)).toBe(1);
+    expect(await site.stat('jobs/x/snapshots/s29/payload')).toBeDefined();
+    expect(await site.sweepIncomplete('jobs/nothing-here/snapshots/')).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
 });
