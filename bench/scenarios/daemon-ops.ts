@@ -4,12 +4,13 @@
  * and warmed with one run of each operation; each measured operation is then requested through
  * /api/v1 and timed by the daemon's own record of it (queued → finished, in milliseconds), which
  * leaves out the HTTP round trips and the polling. CPU is the daemon's and its children's (pg_dump,
- * pg_restore, …) over the operation; peak RSS is the daemon's peak over its whole life so far.
+ * pg_restore, …) over the operation; peak RSS is the daemon's during the operation (the kernel's
+ * high-water mark is reset before each one: `5` to /proc/PID/clear_refs), its baseline included.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Measured } from '../measure.ts';
 import { lifeboatCmd } from './common.ts';
@@ -81,6 +82,7 @@ export class BenchDaemon {
   /** Requests an operation (`POST path` under /api/v1) and waits for it; fails when it fails. */
   async run(path: string, body?: unknown): Promise<Measured> {
     const pid = this.child.pid!;
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
     const cpu0 = await cpuSeconds(pid, true);
     const res = await this.request('POST', path, body);
     let op = (res as { operation: OperationRecord }).operation;
