@@ -144,7 +144,15 @@ export class Daemon {
   }
 
   private get deps(): RunnerDeps {
-    return { ctx: this.ctx, metrics: this.metrics, log: this.log, notifier: this.notifier, operations: this.operations, siteHealth: this.siteHealth };
+    return {
+      ctx: this.ctx,
+      metrics: this.metrics,
+      log: this.log,
+      notifier: this.notifier,
+      operations: this.operations,
+      siteHealth: this.siteHealth,
+      remember: (job, state) => this.remember(job, state),
+    };
   }
 
   /** Queues a drill of `job` unless one is queued or running; undefined while shutting down. */
@@ -161,10 +169,7 @@ export class Daemon {
         },
         () => runDrill(this.deps, job, op, ac.signal, request),
       ).catch((err: unknown) => ({ ran: false as const, why: `cannot take the drill's lease: ${describeError(err)}` }));
-      if (r.ran) {
-        if (r.value) this.remember(job.name, r.value);
-        return;
-      }
+      if (r.ran) return;
       this.operations.finish(op, true, { skipped: r.why });
       this.log.info({ backup_job: job.name, operation: op.id, reason: r.why }, 'drill skipped');
     });

@@ -7,14 +7,18 @@ import { describeError } from '../errors.ts';
 import { drill } from '../operations/drill.ts';
 import type { Operation } from './operations.ts';
 import type { RunnerDeps } from './runner-deps.ts';
-import { readJobState, type JobState } from './state.ts';
+import { readJobState } from './state.ts';
 
-/** Runs the drill; resolves with the job's state read afterwards (undefined if it cannot be read). */
-export async function runDrill(d: RunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal, request: { snapshot?: string; site?: string } = {}): Promise<JobState | undefined> {
+/**
+ * Runs the drill. The operation is finished only once the job's state is read again and kept: a
+ * client that sees the drill done and then asks for the job sees the report it wrote.
+ */
+export async function runDrill(d: RunnerDeps, job: JobConfig, op: Operation, signal: AbortSignal, request: { snapshot?: string; site?: string } = {}): Promise<void> {
   d.operations.start(op);
   const started = Date.now();
   let outcome = 'failed';
   let seconds: number | undefined;
+  let finish: () => void;
   try {
     const { report, unwritten } = await drill(d.ctx, job.name, {
       ...request,
@@ -24,7 +28,7 @@ export async function runDrill(d: RunnerDeps, job: JobConfig, op: Operation, sig
     outcome = report.outcome;
     seconds = (Date.now() - started) / 1000;
     const failedChecks = report.checks.filter((c) => !c.passed).map((c) => `${c.name}: observed ${c.observed}`);
-    d.operations.finish(op, report.outcome === 'passed', report, report.outcome === 'passed' ? undefined : (report.error ?? (failedChecks.join('; ') || 'over the RTO objective')));
+    finish = () => d.operations.finish(op, report.outcome === 'passed', report, report.outcome === 'passed' ? undefined : (report.error ?? (failedChecks.join('; ') || 'over the RTO objective')));
     d.log[report.outcome === 'passed' ? 'info' : 'error'](
       { backup_job: job.name, operation: op.id, drill: report.drillId, snapshot: report.snapshotId, site: report.site, outcome: report.outcome, recoveryTimeSeconds: report.recoveryTimeSeconds, error: report.error, failedChecks, unwritten },
       `drill ${report.outcome}`,
@@ -41,13 +45,14 @@ export async function runDrill(d: RunnerDeps, job: JobConfig, op: Operation, sig
     });
   } catch (err) {
     // Only usage problems reach here (no drill section, an unknown site); drills report the rest.
-    d.operations.finish(op, false, undefined, describeError(err));
+    finish = () => d.operations.finish(op, false, undefined, describeError(err));
     d.log.error({ backup_job: job.name, operation: op.id, error: describeError(err) }, 'drill could not run');
   }
   const state = await readJobState(d.ctx, job, d.metrics, false).catch((err: unknown) => void d.log.warn({ backup_job: job.name, error: describeError(err) }, 'cannot refresh state'));
+  if (state) d.remember(job.name, state);
   // Counted once the gauges are refreshed from the new report: a scrape that sees this run also
   // sees the verified recovery point and recovery time it measured.
   d.metrics.restoreTestRuns.inc({ backup_job: job.name, outcome });
   if (seconds !== undefined) d.metrics.restoreTestDuration.observe({ backup_job: job.name }, seconds);
-  return state;
+  finish();
 }

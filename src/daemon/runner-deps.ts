@@ -5,6 +5,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import type { Context } from '../operations/context.ts';
 import type { Operations } from './operations.ts';
 import type { SiteHealth } from './site-health.ts';
+import type { JobState } from './state.ts';
 
 export interface RunnerDeps {
   readonly ctx: Context;
@@ -13,4 +14,6 @@ export interface RunnerDeps {
   readonly notifier: Notifier;
   readonly operations: Operations;
   readonly siteHealth: SiteHealth;
+  /** Keeps a job's state as read from its sites, for the API, the console and the metrics. */
+  readonly remember: (job: string, state: JobState) => void;
 }
