@@ -18,11 +18,16 @@ export async function runBackup(d: RunnerDeps, job: JobConfig, ac: AbortControll
   const timeout = job.timeoutMs === undefined ? undefined : setTimeout(() => ac.abort(new Error('timeout')), job.timeoutMs);
   try {
     const r = await backup(d.ctx, job.name, { signal: ac.signal, onProgress: (p) => (op.progress = { bytes: p.sourceBytes }) });
+    // The new snapshot is the recovery point now (the catalog read at the end confirms it), kept
+    // before the operation is finished: a client that sees the backup done and then asks for the
+    // job sees it, as does a scrape that counts this run. Healing, retention and that read follow.
+    if (r.ok && r.manifest) {
+      d.metrics.recoveryPoint.set({ backup_job: job.name }, Date.parse(r.manifest.createdAt) / 1000);
+      d.committed(job.name, new Date(r.manifest.createdAt));
+    }
     d.operations.finish(op, r.ok, { snapshotId: r.snapshotId, committed: r.committed, failed: r.failed, seconds: r.seconds });
     const seconds = (Date.now() - started) / 1000;
     d.metrics.backupDuration.observe({ backup_job: job.name }, seconds);
-    // The new snapshot is the recovery point now (the catalog read at the end confirms it): a scrape that counts this run sees it.
-    if (r.ok && r.manifest) d.metrics.recoveryPoint.set({ backup_job: job.name }, Date.parse(r.manifest.createdAt) / 1000);
     d.metrics.backupRuns.inc({ backup_job: job.name, outcome: r.ok ? 'success' : 'failed' });
     if (r.manifest) {
       d.metrics.backupBytes.inc({ backup_job: job.name, stage: 'source' }, r.manifest.payload.plaintext.bytes);

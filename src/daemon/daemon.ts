@@ -152,6 +152,10 @@ export class Daemon {
       operations: this.operations,
       siteHealth: this.siteHealth,
       remember: (job, state) => this.remember(job, state),
+      committed: (job, at) => {
+        const known = this.points.get(job);
+        if (!known || at > known) this.points.set(job, at);
+      },
     };
   }
 

@@ -16,4 +16,6 @@ export interface RunnerDeps {
   readonly siteHealth: SiteHealth;
   /** Keeps a job's state as read from its sites, for the API, the console and the metrics. */
   readonly remember: (job: string, state: JobState) => void;
+  /** A backup of `job` committed a snapshot created at `at` (a newer recovery point). */
+  readonly committed: (job: string, at: Date) => void;
 }

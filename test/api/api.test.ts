@@ -91,8 +91,12 @@ describe('HTTP API v1', () => {
     expect(r.status).toBe(202);
     const op = await waitOperation((r.body.operation as { id: string }).id);
     expect(op).toMatchObject({ kind: 'backup', job: 'docs', state: 'succeeded', reason: 'API request by oncall', result: { committed: ['a'] } });
+    // Asked at once: the job's recovery point is the new snapshot as soon as the backup is done.
+    const jobs = (await call('GET', '/api/v1/jobs', VIEWER)).body.jobs as { name: string; recoveryPoint: string }[];
     const snaps = await call('GET', '/api/v1/jobs/docs/snapshots', VIEWER);
-    expect((snaps.body.snapshots as { id: string }[])[0]!.id).toBe((op.result as { snapshotId: string }).snapshotId);
+    const newest = (snaps.body.snapshots as { id: string; createdAt: string }[])[0]!;
+    expect(newest.id).toBe((op.result as { snapshotId: string }).snapshotId);
+    expect(jobs.find((j) => j.name === 'docs')!.recoveryPoint).toBe(newest.createdAt);
   });
 
   it('restores a snapshot to a target and reports the result', async () => {
