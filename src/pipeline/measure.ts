@@ -29,8 +29,8 @@ export class Measure extends Transform {
    * check, so it cannot commit it (a database restore, say).
    */
   /**
-   * With `hash: false` only the size is counted and checked: for a stage whose bytes another check
-   * already authenticates (the ciphertext of a restore, which age opens chunk by chunk). With
+   * With `hash: false` only the size is counted and checked: for a stage whose bytes other checks
+   * already bind to the manifest (a restore's plaintext, see restore.ts). With
    * `digest`, the hashing happens there instead (streamed use only, not `observe`).
    */
   constructor(o: { expect?: { bytes: number; sha256: string; what: string }; onBytes?: (total: number) => void; holdBack?: boolean; hash?: boolean; digest?: RemoteDigest } = {}) {

@@ -25,6 +25,7 @@ const identity = parseIdentityFile(key.text, 'test identity')[0]!;
 let dir: string;
 let site: FsSite;
 let cipherBytes: number;
+let cipherSha: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-worker-'));
@@ -33,6 +34,7 @@ beforeAll(async () => {
   const stored = site.put('payload', sealed);
   await pipeline(Readable.from([plain]), new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20 }), createEncryptStream([parseRecipient(key.recipient)]), sealed);
   cipherBytes = (await stored).bytes;
+  cipherSha = createHash('sha256').update(await readFile(join(dir, 'site', 'payload'))).digest('hex');
 });
 
 afterAll(async () => {
@@ -44,7 +46,7 @@ function input(o: Partial<PlaintextInput> = {}): PlaintextInput {
     site,
     key: 'payload',
     identities: [identity],
-    cipher: { bytes: cipherBytes, sha256: '', what: 'the stored payload' },
+    cipher: { bytes: cipherBytes, sha256: cipherSha, what: 'the stored payload' },
     plain: { bytes: plain.length, sha256: sha, what: 'the restored payload' },
     signal: new AbortController().signal,
     ...o,
@@ -72,12 +74,33 @@ describe('the restore worker', () => {
     // `sh` would write the marker once cat saw the end of its input: it must never get there.
     const out = join(dir, 'forged.bin');
     const marker = join(dir, 'forged.done');
-    const p = await Plaintext.start(input({ plain: { bytes: plain.length, sha256: '0'.repeat(64), what: 'the restored payload' } }));
+    const p = await Plaintext.start(input({ cipher: { bytes: cipherBytes, sha256: '0'.repeat(64), what: 'the stored payload' } }));
     const run = runConsumer({ cmd: 'sh', args: ['-c', `cat > "${out}"; echo end > "${marker}"`], what: 'cat' }, p, new AbortController().signal);
-    await expect(run).rejects.toThrow(/the restored payload: SHA-256 differs from the manifest/);
+    await expect(run).rejects.toThrow(/the stored payload: SHA-256 differs from the manifest/);
     expect(existsSync(marker)).toBe(false);
     // The last chunk was held back: what cat got is short.
     expect((await readFile(out)).length).toBeLessThan(plain.length);
+  });
+
+  it('refuses a whole payload swapped for another of the same size sealed to the same recipient', async () => {
+    // Both decrypt and decompress cleanly (age and zstd see nothing wrong); only the stored
+    // object's SHA-256 in the manifest tells them apart.
+    const seal = async (name: string): Promise<{ bytes: number; sha256: string }> => {
+      const sealed = new PassThrough();
+      const stored = site.put(name, sealed);
+      await pipeline(Readable.from([randomBytes(2 << 20)]), new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20 }), createEncryptStream([parseRecipient(key.recipient)]), sealed);
+      await stored;
+      const body = await readFile(join(dir, 'site', name));
+      return { bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+    };
+    const genuine = await seal('genuine');
+    const swapped = await seal('swapped');
+    expect(swapped.bytes).toBe(genuine.bytes);
+    const out = join(dir, 'swapped.bin');
+    const p = await Plaintext.start(input({ key: 'swapped', cipher: { ...genuine, what: 'the stored payload' }, plain: { bytes: 2 << 20, sha256: '', what: 'the restored payload' } }));
+    const run = runConsumer({ cmd: 'sh', args: ['-c', `cat > "${out}"`], what: 'cat' }, p, new AbortController().signal);
+    await expect(run).rejects.toThrow(/the stored payload: SHA-256 differs from the manifest/);
+    expect((await readFile(out)).length).toBeLessThan(2 << 20);
   });
 
   it('fails the stream, instead of ending it, when read in this thread', async () => {

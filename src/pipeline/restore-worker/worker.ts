@@ -1,8 +1,8 @@
 /**
  * The restore data path, run in a worker thread:
  *
- *     ciphertext ─▶ count ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain, hold back) ─▶ [vet] ─▶ plaintext socket
- *                                                  └─ SHA-256 on the main thread
+ *     ciphertext ─▶ measure(cipher) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain size, hold back) ─▶ [vet] ─▶ plaintext socket
+ *                        └─ SHA-256 on the main thread
  *
  * Why a thread: a restore is CPU-bound on two cores, and much of that CPU is V8 garbage collection
  * of the chunk buffers, whose cost grows with the size of the heap the collector walks. The main
@@ -11,7 +11,7 @@
  * For that to pay, the plaintext must not pass through the main thread: it goes into a Unix socket
  * that the main thread hands to the consumer (tar, pg_restore, the mysql client) as its stdin.
  *
- * The plaintext's SHA-256 is computed on the main thread, which is otherwise idle (shared-digest.ts).
+ * The ciphertext's SHA-256 is computed on the main thread, which is otherwise idle (shared-digest.ts).
  * This module imports only the stages, never the config or site code.
  */
 import { connect, type Socket } from 'node:net';
@@ -88,7 +88,7 @@ async function run(job: WorkerJob, digest: DigestWriter, post: (m: FromWorker) =
   const out = await connected(job.out);
   let last = 0;
   const cipher = new Measure({
-    hash: false,
+    digest,
     expect: job.cipher,
     onBytes: (bytes) => {
       const now = Date.now();
@@ -97,7 +97,7 @@ async function run(job: WorkerJob, digest: DigestWriter, post: (m: FromWorker) =
       post({ type: 'progress', bytes });
     },
   });
-  const stages: Transform[] = [cipher, createDecryptStream(identitiesOf(job.identities), { consumeInput: true }), new ParallelZstdDecompress(), new Measure({ expect: job.plain, holdBack: true, digest })];
+  const stages: Transform[] = [cipher, createDecryptStream(identitiesOf(job.identities), { consumeInput: true }), new ParallelZstdDecompress(), new Measure({ expect: job.plain, holdBack: true, hash: false })];
   if (job.vet) {
     // Loaded only when asked for: the tar parser is the one large module here.
     const { vetTarStream } = await import('../../sources/files/vet.ts');

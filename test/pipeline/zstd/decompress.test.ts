@@ -107,4 +107,12 @@ describe('ParallelZstdDecompress', () => {
     flipped[Math.floor(z.length / 2)]! ^= 0x10;
     await expect(decode(flipped, 12, 65_536)).rejects.toThrow();
   });
+
+  it("checks each frame's content checksum: a restore relies on it for the plaintext (restore.ts)", async () => {
+    const z = await through(new ParallelZstdCompress({ level: 3, frameBytes: 256 << 10 }), sample(1_000_000, 4));
+    // The last four bytes are the last frame's checksum; the data before them is intact.
+    const wrong = Buffer.from(z);
+    wrong[wrong.length - 1]! ^= 0x01;
+    await expect(decode(wrong, 13, 65_536)).rejects.toThrow(/a zstd frame does not decompress: .*checksum/);
+  });
 });
