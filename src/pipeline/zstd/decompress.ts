@@ -7,9 +7,13 @@
  * - Any other frame (one long frame from the zstd CLI reading a pipe, or from Lifeboat before it
  *   wrote frames) streams through a decoder of its own, with backpressure.
  *
- * Memory is bounded either way: at most `workers` whole frames (compressed and decompressed), or the
- * streaming decoder's buffers. A whole frame's output is handed over (memory.ts): the stage that
- * writes it out last may free it at once instead of leaving it to the collector.
+ * Memory is bounded either way: at most `workers` whole frames (compressed and decompressed) and
+ * one waiting to go out, or the streaming decoder's buffers. A finished frame goes out only when
+ * the next stage wants more: one 64 KiB piece of input can hold hundreds of frames of a sparse
+ * file or an empty table (2 MiB of zeros compress to ~100 bytes), which would otherwise all be
+ * decompressed into this stream's buffer at once. A whole frame's output is handed over
+ * (memory.ts): the stage that writes it out last may free it at once instead of leaving it to the
+ * collector.
  */
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -32,6 +36,8 @@ export class ParallelZstdDecompress extends Transform {
   private current?: Current;
   /** The streaming decoder of the current long frame, until all its output went out. */
   private decoder?: ZstdDecompress;
+  /** Wakes a frame waiting to go out once the next stage reads again. */
+  private wanted?: () => void;
 
   constructor(o: { workers?: number } = {}) {
     super({ writableHighWaterMark: 1 << 20, readableHighWaterMark: 1 << 20 });
@@ -51,6 +57,9 @@ export class ParallelZstdDecompress extends Transform {
     // The streaming decoder pauses when this stream's buffer is full; reading resumes it (also
     // after its frame's last bytes went in, while its output drains).
     this.decoder?.resume();
+    const wake = this.wanted;
+    this.wanted = undefined;
+    wake?.();
     super._read(size);
   }
 
@@ -108,7 +117,7 @@ export class ParallelZstdDecompress extends Transform {
     while (this.queue.length > keep) {
       const out = await this.queue[0]!;
       this.queue.shift();
-      this.push(out);
+      if (!this.push(out)) await new Promise<void>((resolve) => (this.wanted = resolve));
     }
   }
 }

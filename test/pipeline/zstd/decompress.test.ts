@@ -108,6 +108,27 @@ describe('ParallelZstdDecompress', () => {
     await expect(decode(flipped, 12, 65_536)).rejects.toThrow();
   });
 
+  it('keeps what it buffers bounded when one piece of input holds many frames (zeros: 1 MiB in ~60 bytes)', async () => {
+    const z = await through(new ParallelZstdCompress({ level: 3, frameBytes: 1 << 20 }), Buffer.alloc(96 << 20));
+    expect(z.length).toBeLessThan(64 << 10);
+    const dec = new ParallelZstdDecompress({ workers: 2 });
+    let most = 0;
+    let total = 0;
+    // A consumer slower than the decoder, as tar or pg_restore writing to disk is.
+    const slow = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        most = Math.max(most, dec.readableLength);
+        total += chunk.length;
+        setTimeout(cb, 1);
+      },
+    });
+    await pipeline(Readable.from([z]), dec, slow);
+    expect(total).toBe(96 << 20);
+    // Its own 1 MiB buffer and the frame that went over it; not the 96 frames the piece held.
+    expect(most).toBeLessThanOrEqual(3 << 20);
+  });
+
   it("checks each frame's content checksum: a restore relies on it for the plaintext (restore.ts)", async () => {
     const z = await through(new ParallelZstdCompress({ level: 3, frameBytes: 256 << 10 }), sample(1_000_000, 4));
     // The last four bytes are the last frame's checksum; the data before them is intact.
