@@ -2,7 +2,8 @@
  * Leftovers of drills that were interrupted (Lifeboat killed, the host rebooted): scratch databases
  * named `lifeboat_drill_<job>_…` on the jobs' drill servers, and temporary folders named
  * `lifeboat-drill-…` whose owning process is gone — with the ephemeral PostgreSQL server that may
- * still run in one. The daemon removes them at start, before any drill of its own runs.
+ * still run in one. The daemon removes them at start, before any drill of its own runs; a scratch
+ * database that another process's drill is using holds a lock there and is left (guard.ts).
  */
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import type { JobConfig } from '../config/model.ts';
 import { findTools, ident, literal, query } from '../sources/mysql/mysql-tools.ts';
 import { psql } from '../sources/postgres/pg-tools.ts';
+import { mysqlFree, postgresFree } from './guard.ts';
 import { DIR_PREFIX, scratchDbPrefix } from './scratch.ts';
 import { processAlive } from '../pid.ts';
 
@@ -37,20 +39,41 @@ async function removeFolders(): Promise<string[]> {
   return removed;
 }
 
+/**
+ * Drops `names` whose lock is free (guard.ts): a database whose drill still runs, in another
+ * Lifeboat process here or on another host, keeps its lock and is left alone. One that cannot be
+ * dropped does not stop the others; the first such failure is thrown when nothing was dropped.
+ */
+async function dropFree(names: string[], free: (db: string) => Promise<boolean>, drop: (db: string) => Promise<unknown>, engine: string): Promise<string[]> {
+  const removed: string[] = [];
+  let failure: unknown;
+  for (const db of names) {
+    try {
+      if (!(await free(db))) continue;
+      await drop(db);
+      removed.push(`${engine} database ${db}`);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined && removed.length === 0) throw failure;
+  return removed;
+}
+
 async function removeDatabases(job: JobConfig): Promise<string[]> {
   const target = job.drill?.target;
   const prefix = scratchDbPrefix(job.name);
   if (target?.type === 'postgres' && target.connection) {
     const tools = target.binDir === undefined ? {} : { binDir: target.binDir };
-    const names = (await psql(tools, target.connection, "SELECT datname FROM pg_database WHERE left(datname, length(:'p')) = :'p';\n", { p: prefix }, 'postgres')).split('\n').filter(Boolean);
-    for (const db of names) await psql(tools, target.connection, 'DROP DATABASE IF EXISTS :"db";\n', { db }, 'postgres');
-    return names.map((n) => `postgres database ${n}`);
+    const server = target.connection;
+    const names = (await psql(tools, server, "SELECT datname FROM pg_database WHERE left(datname, length(:'p')) = :'p';\n", { p: prefix }, 'postgres')).split('\n').filter(Boolean);
+    return dropFree(names, (db) => postgresFree(tools, server, db), (db) => psql(tools, server, 'DROP DATABASE IF EXISTS :"db";\n', { db }, 'postgres'), 'postgres');
   }
   if (target?.type === 'mysql') {
     const tools = await findTools();
-    const names = (await query(tools, target.connection, `SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ${prefix.length}) = ${literal(prefix)}`)).split('\n').filter(Boolean);
-    for (const db of names) await query(tools, target.connection, `DROP DATABASE IF EXISTS ${ident(db)}`);
-    return names.map((n) => `mysql database ${n}`);
+    const server = target.connection;
+    const names = (await query(tools, server, `SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ${prefix.length}) = ${literal(prefix)}`)).split('\n').filter(Boolean);
+    return dropFree(names, (db) => mysqlFree(tools, server, db), (db) => query(tools, server, `DROP DATABASE IF EXISTS ${ident(db)}`), 'mysql');
   }
   return [];
 }

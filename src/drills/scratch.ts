@@ -1,7 +1,8 @@
 /**
  * Scratch targets: where a drill restores. Each is created for one drill and removed afterwards,
  * whatever happened; its name starts with `lifeboat_drill_` (databases) or `lifeboat-drill-`
- * (temporary folders) so that leftovers of a crash can be recognised and removed (leftovers.ts).
+ * (temporary folders) so that leftovers of a crash can be recognised and removed (leftovers.ts);
+ * a scratch database's lock, held while it exists, tells a leftover from one in use (guard.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import type { PgTools } from '../sources/postgres/pg-bin.ts';
 import { libpqEnv, psql, psqlRows } from '../sources/postgres/pg-tools.ts';
 import type { TableStat, TargetOptions } from '../sources/source.ts';
 import { startEphemeralPostgres } from './ephemeral-postgres.ts';
+import { holdMysql, holdPostgres } from './guard.ts';
 
 export const DB_PREFIX = 'lifeboat_drill_';
 export const DIR_PREFIX = 'lifeboat-drill-';
@@ -61,6 +63,9 @@ const pgQuote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 async function postgresDb(server: DbConnection, job: string, tools: PgTools, stop?: () => Promise<void>): Promise<Scratch> {
   const database = scratchDbName(job);
   const conn: DbConnection = { ...server, database };
+  // Held until the database is dropped, so that no leftover sweep takes it for one (guard.ts). An
+  // ephemeral cluster is this process's own.
+  const guard = stop ? undefined : await holdPostgres(tools, server, database);
   const db: ScratchDb = {
     engine: 'postgres',
     rows: (sql) => psqlRows(tools, conn, sql, database),
@@ -83,8 +88,12 @@ async function postgresDb(server: DbConnection, job: string, tools: PgTools, sto
     async remove() {
       if (stop) return stop();
       const drop = (force: boolean): Promise<string> => psql(tools, server, `DROP DATABASE IF EXISTS :"db"${force ? ' WITH (FORCE)' : ''};\n`, { db: database }, 'postgres');
-      // WITH (FORCE) ends sessions a check left open; servers before 13 do not know it.
-      await drop(true).catch(() => drop(false));
+      try {
+        // WITH (FORCE) ends sessions a check left open; servers before 13 do not know it.
+        await drop(true).catch(() => drop(false));
+      } finally {
+        await guard?.release();
+      }
     },
   };
 }
@@ -93,6 +102,7 @@ async function mysqlDb(server: DbConnection, job: string): Promise<Scratch> {
   const database = scratchDbName(job);
   const conn: DbConnection = { ...server, database };
   const tools = await findTools();
+  const guard = await holdMysql(tools, server, database);
   const rows = async (sql: string): Promise<(string | null)[][]> =>
     (await query(tools, conn, `USE ${ident(database)}; ${sql}`))
       .split('\n')
@@ -116,7 +126,11 @@ async function mysqlDb(server: DbConnection, job: string): Promise<Scratch> {
       },
     },
     async remove() {
-      await query(tools, server, `DROP DATABASE IF EXISTS ${ident(database)}`);
+      try {
+        await query(tools, server, `DROP DATABASE IF EXISTS ${ident(database)}`);
+      } finally {
+        await guard.release();
+      }
     },
   };
 }

@@ -1,13 +1,16 @@
 // Drills of PostgreSQL and MariaDB jobs against the running servers: a scratch database created,
 // restored, checked (SQL, freshness, schema drift) and dropped; an ephemeral PostgreSQL cluster; a
-// drill killed mid-way leaves a scratch database that the next daemon start removes.
+// drill killed mid-way leaves a scratch database that the next daemon start removes, and one that a
+// drill in another process still holds is left alone.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DbConnection } from '../../src/config/model.ts';
 import { removeLeftovers } from '../../src/drills/leftovers.ts';
+import { scratchDbName } from '../../src/drills/scratch.ts';
 import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { drill } from '../../src/operations/drill.ts';
@@ -110,6 +113,52 @@ describe('database drills', () => {
       observed: 'public.ghost missing; public.orders has 800 rows, the source had about 5000; public.notes was not in the source',
     });
   });
+
+  it('the sweep leaves a scratch database that a drill in another process still holds, and removes it once that process is gone', async () => {
+    const conn = (job: string): DbConnection => (ctx.job(job).drill!.target as { connection: DbConnection }).connection;
+    const pgName = scratchDbName('pg');
+    const myName = scratchDbName('my');
+    // Another Lifeboat process, as a drill holds its scratch databases (src/drills/guard.ts).
+    const guard = new URL('../../src/drills/guard.ts', import.meta.url).href;
+    const tools = new URL('../../src/sources/mysql/mysql-tools.ts', import.meta.url).href;
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { holdPostgres, holdMysql } from '${guard}'; import { findTools } from '${tools}';
+         const c = JSON.parse(process.env.CONNS);
+         await holdPostgres({}, c.pg, '${pgName}'); await holdMysql(await findTools(), c.my, '${myName}');
+         console.log('held'); setInterval(() => {}, 1000);`,
+      ],
+      { env: { ...process.env, CONNS: JSON.stringify({ pg: conn('pg'), my: conn('my') }) }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', (b: Buffer) => b.toString().includes('held') && resolve());
+        holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+      });
+      await pg('postgres', `CREATE DATABASE ${pgName}`);
+      await my(`CREATE DATABASE ${myName}`);
+      const jobs = [ctx.job('pg'), ctx.job('my')];
+      expect(await removeLeftovers(jobs)).toEqual([]);
+      expect(await pgScratch()).toContain(pgName);
+      expect(await my(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${myName}'`)).toBe('1');
+      // Killed, it cannot release anything itself: its client sessions end with it, and so do the locks.
+      holder.kill('SIGKILL');
+      await once(holder, 'exit');
+      let removed: string[] = [];
+      for (let i = 0; i < 50 && removed.length < 2; i++) {
+        removed = [...removed, ...(await removeLeftovers(jobs))];
+        if (removed.length < 2) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(removed.sort()).toEqual([`mysql database ${myName}`, `postgres database ${pgName}`]);
+    } finally {
+      holder.kill('SIGKILL');
+      await pg('postgres', `DROP DATABASE IF EXISTS ${pgName}`).catch(() => {});
+      await my(`DROP DATABASE IF EXISTS ${myName}`).catch(() => {});
+    }
+  }, 30_000);
 
   it('a drill killed mid-way leaves its scratch database, which the next daemon start removes', async () => {
     const before = await pgScratch();
