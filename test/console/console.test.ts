@@ -180,6 +180,9 @@ describe.skipIf(!existsSync(CHROMIUM))('on-call console (headless Chromium)', ()
   it('lets an operator start a drill and watch it finish', async () => {
     const { page, errors } = await signedIn(OPERATOR);
     await page.locator('tr[data-job="docs"]').getByRole('link', { name: 'docs' }).click();
+    // The overview has a "Run drill" button of its own: click the job page's, once it is drawn
+    // (a click on the overview's as it is replaced lands on nothing).
+    await page.getByRole('heading', { name: 'Snapshots' }).waitFor();
     await page.getByRole('button', { name: 'Run drill' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain('Start a restore drill of docs?');
