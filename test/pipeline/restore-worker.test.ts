@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -127,6 +127,36 @@ describe('the restore worker', () => {
     const p = await Plaintext.start(input({ site: breaking }));
     const run = runConsumer({ cmd: 'sh', args: ['-c', 'cat > /dev/null'], what: 'cat' }, p, new AbortController().signal);
     await expect(run).rejects.toThrow(/site "flaky": connection reset/);
+  });
+
+  it('feeds a download that arrives in pieces of any size', async () => {
+    // Pieces of 7,777 bytes: gathered into whole buffers in this thread before they are handed over.
+    const body = await readFile(join(dir, 'site', 'payload'));
+    const pieces = Array.from({ length: Math.ceil(body.length / 7777) }, (_, i) => body.subarray(i * 7777, (i + 1) * 7777));
+    const remote = { name: 'remote', get: async () => Readable.from(pieces) } as Partial<Site> as Site;
+    const p = await Plaintext.start(input({ site: remote }));
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+  });
+
+  it('closes the stored file after a restore, and after an aborted one', async () => {
+    const payload = join(dir, 'site', 'payload');
+    const open = async (): Promise<number> => {
+      const fds = await readdir('/proc/self/fd');
+      const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((t) => t === payload).length;
+    };
+    const before = await open();
+    const p = await Plaintext.start(input());
+    for await (const _ of p) void _;
+    const ac = new AbortController();
+    const q = await Plaintext.start(input({ signal: ac.signal }));
+    const run = runConsumer({ cmd: 'sleep', args: ['30'], what: 'sleep' }, q, ac.signal);
+    setTimeout(() => ac.abort(), 200);
+    await expect(run).rejects.toMatchObject({ code: 'ABORTED' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await open()).toBe(before);
   });
 
   it('stops the worker and the consumer when the restore is aborted', async () => {

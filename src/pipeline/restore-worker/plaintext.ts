@@ -13,14 +13,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import type { Identity } from '../../crypto/keys.ts';
 import { LifeboatError } from '../../errors.ts';
 import type { Site } from '../../sites/site.ts';
 import type { SocketInput } from '../../sources/source.ts';
-import { DigestReader, digestRing } from './shared-digest.ts';
-import { reviveError, type CipherSource, type Expectation, type FromWorker, type Vetting, type WorkerJob } from './protocol.ts';
+import { CipherFeeder } from './cipher-feed.ts';
+import { reviveError, type Expectation, type FromWorker, type Vetting, type WorkerJob } from './protocol.ts';
 
 export interface PlaintextInput {
   /** A worker started ahead (WorkerStart); a new one otherwise. */
@@ -100,10 +99,16 @@ export class Plaintext extends Readable implements SocketInput {
   private outcome?: 'ok' | Error;
   /** A site read that failed in this thread: the cause of whatever the worker then saw. */
   private readError?: Error;
+  /** Reads the stored object and hands it to the worker. */
+  private readonly feeder: CipherFeeder;
+  /** The download being fed, for a site without local files. */
+  private readonly body: Readable | undefined;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, body: Readable | undefined) {
     super({ highWaterMark: 1 << 20 });
     this.worker = worker;
+    this.body = body;
+    this.feeder = new CipherFeeder((m, transfer) => this.worker.postMessage(m, transfer ?? []));
     this.verdict = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.verdict.catch(() => {});
     // A failure is also the verdict's, which every consumer awaits: a stream failed before anyone
@@ -118,8 +123,8 @@ export class Plaintext extends Readable implements SocketInput {
    */
   static async start(input: PlaintextInput): Promise<Plaintext> {
     if (input.signal.aborted) throw new LifeboatError('ABORTED', 'the restore was aborted');
-    // A site that keeps objects as local files hands the worker the open file; any other is read
-    // here and fed to the worker through a socket.
+    // A site that keeps objects as local files hands over the open file; any other object is
+    // downloaded. Either way this thread reads it, hashes it and feeds the worker (cipher-feed.ts).
     const file: FileHandle | undefined = await input.site.open?.(input.key);
     const body = file ? undefined : await input.site.get(input.key, { signal: input.signal });
     let plaintext: Plaintext | undefined;
@@ -130,76 +135,68 @@ export class Plaintext extends Readable implements SocketInput {
       if (plaintext) plaintext.readError ??= err;
     });
     let dir: string | undefined;
+    let feeding = false;
     const outServer = createServer({ pauseOnConnect: true });
-    const inServer = body ? createServer() : undefined;
     const cleanUp = async (): Promise<void> => {
       outServer.close();
-      inServer?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
     };
     try {
       dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-'));
       await listen(outServer, join(dir, 'out'));
-      if (inServer) await listen(inServer, join(dir, 'in'));
-      const from: CipherSource = file ? { file } : { socket: join(dir, 'in') };
       const job: WorkerJob = {
-        from,
         identities: input.identities.map((i) => ({ privateKey: i.privateKey, recipient: { text: i.recipient.text, publicKey: i.recipient.publicKey, raw: i.recipient.raw } })),
         cipher: input.cipher,
         plain: input.plain,
         out: join(dir, 'out'),
-        ring: digestRing(),
         ...(input.vet ? { vet: input.vet } : {}),
       };
-      const p = new Plaintext(input.worker?.take() ?? new Worker(WORKER));
+      const p = new Plaintext(input.worker?.take() ?? new Worker(WORKER), body);
       plaintext = p;
       if (readError) p.readError = readError;
-      p.watch(input, new DigestReader(job.ring));
+      p.watch(input);
       const out = new Promise<Socket>((resolve) => outServer.once('connection', resolve));
-      const feed = inServer ? new Promise<Socket>((resolve) => inServer.once('connection', resolve)) : undefined;
-      p.worker.postMessage(job, file ? [file] : []);
-      p.connection = p.connect(out, feed, body).finally(cleanUp);
+      p.worker.postMessage(job);
+      feeding = true;
+      p.feeder.feed(file ?? body!).catch((err: Error) => void (p.readError ??= err));
+      p.connection = p.connect(out).finally(cleanUp);
       p.connection.catch(() => {});
       return p;
     } catch (err) {
       body?.destroy();
       if (plaintext) await plaintext.stop();
-      else await file?.close();
+      if (!feeding) await file?.close();
       await cleanUp();
       throw err;
     }
   }
 
-  /** Waits for the worker's end of the plaintext socket (and, for a download, the feed's). */
-  private async connect(out: Promise<Socket>, feed: Promise<Socket> | undefined, body: Readable | undefined): Promise<Socket> {
+  /** Waits for the worker's end of the plaintext socket. */
+  private async connect(out: Promise<Socket>): Promise<Socket> {
     const ended = this.verdict.then(() => {
       throw new Error('the restore worker ended before it connected');
     });
     ended.catch(() => {});
     try {
       const socket = await Promise.race([out, ended]);
-      if (feed && body) {
-        const into = await Promise.race([feed, ended]);
-        pipeline(body, into).catch(() => into.destroy());
-      }
       if (this.stopped) socket.destroy();
       else this.socket = socket;
       return socket;
     } catch (err) {
-      body?.destroy();
       throw this.outcome instanceof Error ? this.outcome : err;
     }
   }
 
-  private watch(input: PlaintextInput, digest: DigestReader): void {
+  private watch(input: PlaintextInput): void {
     const fail = (err: Error): void => {
       if (this.outcome !== undefined) return;
+      this.endFeed();
       this.outcome = this.readError ?? err;
       this.settle.reject(this.outcome);
       if (!this.handedOut) this.destroy(this.outcome);
     };
     this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'hash' || m.type === 'digest') this.worker.postMessage(digest.answer(m));
+      if (m.type === 'took') this.feeder.credit();
       else if (m.type === 'progress') input.onProgress?.(m.bytes);
       else if (m.type === 'error') fail(reviveError(m.error));
       else if (this.outcome === undefined) {
@@ -216,6 +213,12 @@ export class Plaintext extends Readable implements SocketInput {
     input.signal.addEventListener('abort', abort, { once: true });
     const unwatch = (): void => input.signal.removeEventListener('abort', abort);
     this.verdict.then(unwatch, unwatch);
+  }
+
+  /** Stops reading the stored object: the restore failed or is being stopped. */
+  private endFeed(): void {
+    this.feeder.stop();
+    this.body?.destroy();
   }
 
   /**
@@ -265,6 +268,7 @@ export class Plaintext extends Readable implements SocketInput {
   async stop(): Promise<Error | undefined> {
     this.stopped = true;
     const outcome = this.outcome;
+    this.endFeed();
     this.socket?.destroy();
     await this.worker.terminate();
     return outcome instanceof Error ? outcome : undefined;

@@ -4,12 +4,8 @@
  * as their code and message.
  */
 import type { KeyObject } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { LifeboatError, describeError, type ErrorCode } from '../../errors.ts';
-import type { DigestReply, DigestRequest } from './shared-digest.ts';
-
-/** Where the worker reads the ciphertext: a file it was handed, or a Unix socket fed by the site. */
-export type CipherSource = { readonly file: FileHandle } | { readonly socket: string };
+import type { CipherMessage } from './cipher-feed.ts';
 
 export interface Expectation {
   readonly bytes: number;
@@ -30,15 +26,12 @@ export interface IdentityData {
 }
 
 export interface WorkerJob {
-  readonly from: CipherSource;
   readonly identities: readonly IdentityData[];
   readonly cipher: Expectation;
   readonly plain: Expectation;
   readonly vet?: Vetting;
   /** The Unix socket the plaintext is written to. */
   readonly out: string;
-  /** Shared memory through which the main thread hashes the plaintext (shared-digest.ts). */
-  readonly ring: SharedArrayBuffer;
 }
 
 export interface SerializedError {
@@ -48,7 +41,8 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | DigestRequest
+  /** The worker's stream took one more piece of the ciphertext (cipher-feed.ts). */
+  | { readonly type: 'took' }
   | { readonly type: 'progress'; readonly bytes: number }
   /** Every byte verified and written; the plaintext socket is ended. */
   | { readonly type: 'done' }
@@ -58,7 +52,8 @@ export type FromWorker =
    */
   | { readonly type: 'error'; readonly error: SerializedError };
 
-export type ToWorker = DigestReply;
+/** The ciphertext, piece by piece (cipher-feed.ts). */
+export type ToWorker = CipherMessage;
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof LifeboatError) return { code: err.code, message: err.message, permanent: err.permanent };

@@ -1,8 +1,7 @@
 /**
  * The restore data path, run in a worker thread:
  *
- *     ciphertext ─▶ measure(cipher) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain size, hold back) ─▶ [vet] ─▶ plaintext socket
- *                        └─ SHA-256 on the main thread
+ *     ciphertext (from the main thread) ─▶ measure(cipher) ─▶ age⁻¹ ─▶ zstd⁻¹ ─▶ measure(plain size, hold back) ─▶ [vet] ─▶ plaintext socket
  *
  * Why a thread: a restore is CPU-bound on two cores, and much of that CPU is V8 garbage collection
  * of the chunk buffers, whose cost grows with the size of the heap the collector walks. The main
@@ -11,11 +10,12 @@
  * For that to pay, the plaintext must not pass through the main thread: it goes into a Unix socket
  * that the main thread hands to the consumer (tar, pg_restore, the mysql client) as its stdin.
  *
- * The ciphertext's SHA-256 is computed on the main thread, which is otherwise idle (shared-digest.ts).
+ * The main thread reads the stored object and computes its SHA-256, which would otherwise lengthen
+ * this thread's work; the buffers are transferred here (cipher-feed.ts).
  * This module imports only the stages, never the config or site code.
  */
 import { connect, type Socket } from 'node:net';
-import { Writable, type Readable, type Transform } from 'node:stream';
+import { Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
 import { createDecryptStream } from '../../crypto/age.ts';
@@ -24,7 +24,7 @@ import { releaseHandedOver } from '../../memory.ts';
 import { Measure } from '../measure.ts';
 import { ParallelZstdDecompress } from '../zstd/decompress.ts';
 import { serializeError, type FromWorker, type IdentityData, type ToWorker, type WorkerJob } from './protocol.ts';
-import { DigestWriter } from './shared-digest.ts';
+import { CipherInput } from './cipher-feed.ts';
 
 const PROGRESS_EVERY_MS = 100;
 
@@ -83,12 +83,11 @@ function identitiesOf(data: readonly IdentityData[]): Identity[] {
   return data.map((d) => ({ privateKey: d.privateKey, recipient: { ...d.recipient, raw: Buffer.from(d.recipient.raw) } }));
 }
 
-async function run(job: WorkerJob, digest: DigestWriter, post: (m: FromWorker) => void): Promise<void> {
-  const input: Readable = 'file' in job.from ? job.from.file.createReadStream({ highWaterMark: 1 << 20 }) : await connected(job.from.socket);
+async function run(job: WorkerJob, input: CipherInput, post: (m: FromWorker) => void): Promise<void> {
   const out = await connected(job.out);
   let last = 0;
   const cipher = new Measure({
-    digest,
+    digest: input,
     expect: job.cipher,
     onBytes: (bytes) => {
       const now = Date.now();
@@ -109,11 +108,12 @@ async function run(job: WorkerJob, digest: DigestWriter, post: (m: FromWorker) =
 const port = parentPort;
 if (!port) throw new Error('the restore worker runs only as a worker thread');
 const post = (m: FromWorker): void => port.postMessage(m);
-let digest: DigestWriter | undefined;
+let input: CipherInput | undefined;
 port.on('message', (m: WorkerJob | ToWorker) => {
-  if ('type' in m) return digest?.receive(m);
-  digest = new DigestWriter(m.ring, post);
-  run(m, digest, post).then(
+  if ('type' in m) return input?.receive(m);
+  // Made at once: the ciphertext's first pieces follow the job.
+  input = new CipherInput(() => post({ type: 'took' }));
+  run(m, input, post).then(
     () => {
       post({ type: 'done' });
       port.close();
