@@ -73,3 +73,13 @@ export async function latestPayload(site: string, job: string): Promise<string> 
   const snap = join(dir, (await readdir(dir)).sort().at(-1)!);
   return join(snap, (await readdir(snap)).find((n) => n.startsWith('payload'))!);
 }
+
+/**
+ * Reads files once so that they are in the page cache. fs sites write payloads around the page
+ * cache (O_DIRECT), so a payload just stored is on disk only; the restores compare pipelines,
+ * and whichever side ran first would otherwise also pay for reading it from disk.
+ */
+export function warm(...files: string[]): void {
+  execFileSync('cat', files, { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+

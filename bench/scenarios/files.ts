@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, warm, type Row } from './common.ts';
 
 export interface FilesOptions {
   readonly size: number;
@@ -40,6 +40,7 @@ export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
       if (!o.restore) continue;
       // The reference reads a local copy of the very payload Lifeboat stored.
       const payload = await latestPayload(join(ws.dir, names[0]!), 'bench');
+      warm(payload);
       const ours = join(ws.dir, 'restored-ours');
       const theirs = join(ws.dir, 'restored-ref');
       await alternate(

@@ -19,7 +19,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, rotate, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, rotate, warm, type Row } from './common.ts';
 import { apiBlock, BenchDaemon } from './daemon-ops.ts';
 
 const PG = { PGHOST: process.env.PGHOST ?? '127.0.0.1', PGPORT: process.env.PGPORT ?? '5432', PGUSER: process.env.PGUSER ?? 'postgres' };
@@ -124,6 +124,7 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
           [() => measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env), backups.reference],
         ]);
         const payload = await latestPayload(join(ws.dir, 'a'), 'pg');
+        warm(payload, await latestPayload(join(ws.dir, 'd'), 'pg'));
         dropAll();
         await rotate(i, [
           [() => measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`, env), restores.ours],

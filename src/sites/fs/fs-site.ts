@@ -5,7 +5,7 @@
  * So a crash leaves at most a hidden temporary file, which list() ignores and sweep() removes.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Dirent, type WriteStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { once } from 'node:events';
 import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, describeError, siteError } from '../../errors.ts';
 import type { ObjectInfo, PutOptions, Site } from '../site.ts';
+import { DirectWriter, openForDirectWrite } from './direct-writer.ts';
 
 const TMP_MARK = '.lifeboat-tmp-';
 
@@ -53,20 +54,17 @@ export class FsSite implements Site {
     const target = this.path(key);
     const tmp = join(dirname(target), `${TMP_MARK}${randomBytes(6).toString('hex')}`);
     let bytes = 0;
-    let out: WriteStream | undefined;
+    let out: DirectWriter | undefined;
     try {
       // pipeline() does not settle for a signal that was aborted before it started.
       o.signal?.throwIfAborted();
       await mkdir(dirname(target), { recursive: true });
-      // `flush: true` fsyncs the file before the stream closes it.
-      const fh = await open(tmp, 'wx', 0o644);
-      out = createWriteStream('', { fd: fh, flush: true, highWaterMark: 1 << 20 });
-      const flusher = new Flusher(fh);
+      // The writer fsyncs the file before it closes it.
+      out = new DirectWriter(await openForDirectWrite(tmp), tmp);
       const counter = new Transform({
         transform(chunk: Buffer, _e, cb) {
           bytes += chunk.length;
           o.onProgress?.(bytes);
-          flusher.wrote(bytes);
           cb(null, chunk);
         },
       });
@@ -245,34 +243,5 @@ async function syncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
-  }
-}
-
-/**
- * Starts an fdatasync every FLUSH_EVERY bytes of a large file, one at a time, without waiting for
- * it. The kernel otherwise holds a whole payload as dirty pages (gigabytes, on a machine with
- * memory) and the final fsync writes all of it while the backup waits; flushing as it goes lets the
- * disk work while the data is compressed, and keeps dirty memory small.
- */
-const FLUSH_EVERY = 32 << 20;
-
-class Flusher {
-  private flushedAt = 0;
-  private busy = false;
-  private readonly fh: FileHandle;
-
-  constructor(fh: FileHandle) {
-    this.fh = fh;
-  }
-
-  wrote(bytes: number): void {
-    if (this.busy || bytes - this.flushedAt < FLUSH_EVERY) return;
-    this.busy = true;
-    this.flushedAt = bytes;
-    // Errors surface at the final fsync (flush: true), which waits for everything.
-    this.fh.datasync().then(
-      () => (this.busy = false),
-      () => (this.busy = false),
-    );
   }
 }
