@@ -39,6 +39,42 @@ export interface BackupInput {
   readonly signingKey?: SigningKey;
   readonly signal: AbortSignal;
   readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
+  /** The source's dump, when the caller started it ahead (startDump); otherwise the pipeline starts it. */
+  readonly early?: EarlyDump;
+}
+
+/**
+ * A dump started before the pipeline, so that its producer (pg_dump's connection, tar's first
+ * reads) gets going while the sites are prepared; until the pipeline reads it, the producer waits
+ * on a full pipe. Whoever starts one either hands it to backupPipeline or cancels it.
+ */
+export interface EarlyDump {
+  /** When it started (Date.now()), for the manifest's dump time. */
+  readonly startedAt: number;
+  /** The dump for the pipeline, which then stops it through `signal` (its own abort). */
+  take(signal: AbortSignal): Dump;
+  /** Stops the producer and waits until it has gone. */
+  cancel(): Promise<void>;
+}
+
+export function startDump(source: Source): EarlyDump {
+  const startedAt = Date.now();
+  const ac = new AbortController();
+  const dump = source.dump({ signal: ac.signal });
+  dump.done.catch(() => {});
+  return {
+    startedAt,
+    take(signal) {
+      if (signal.aborted) ac.abort(signal.reason);
+      else signal.addEventListener('abort', () => ac.abort(signal.reason), { once: true });
+      return dump;
+    },
+    async cancel() {
+      ac.abort();
+      dump.stream.destroy();
+      await dump.done.catch(() => {});
+    },
+  };
 }
 
 export interface SiteOutcome {
@@ -71,6 +107,8 @@ interface PartResult {
 interface PartInput extends Pick<BackupInput, 'job' | 'minSites' | 'recipients' | 'compressionLevel' | 'signal' | 'onProgress'> {
   readonly key: string;
   readonly dump: (o: { signal: AbortSignal }) => Dump;
+  /** When the dump started, if before this part's pipeline (an early dump). */
+  readonly dumpStartedAt?: number;
   readonly sites: readonly Site[];
 }
 
@@ -119,7 +157,7 @@ async function streamPart(input: PartInput): Promise<PartResult> {
     fan.on('error', () => {});
     flow.catch(() => {});
     // Whichever fails first explains the failure: the dump's exit status carries its stderr.
-    await Promise.all([flow, dump.done.then(() => void (dumpSeconds = (Date.now() - started) / 1000))]);
+    await Promise.all([flow, dump.done.then(() => void (dumpSeconds = (Date.now() - (input.dumpStartedAt ?? started)) / 1000))]);
   } catch (err) {
     ac.abort();
     await Promise.allSettled(puts);
@@ -167,10 +205,11 @@ export async function backupPipeline(input: BackupInput): Promise<BackupResult> 
     ...common,
     key: payloadKey(job, snapshotId, source.ext),
     dump: (o) => {
-      const dump = source.dump(o);
+      const dump = input.early ? input.early.take(o.signal) : source.dump(o);
       (dump.started ?? Promise.resolve()).then(dumpRuns, dumpRuns);
       return dump;
     },
+    ...(input.early ? { dumpStartedAt: input.early.startedAt } : {}),
     sites,
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });

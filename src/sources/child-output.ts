@@ -90,13 +90,13 @@ export class ChildOutput extends Readable {
   }
 
   /**
-   * Reads straight into `sink`'s buffers. Call it before `open()` has made the socket: the socket
-   * asks for the buffer of its next read ahead (the first one when it is made), so a sink given
-   * later would be told of bytes that landed in a buffer of this class's instead — a payload of
-   * the right length with the wrong bytes. Later, it throws.
+   * Reads straight into `sink`'s buffers. Call it before any other read (later, it throws). The
+   * socket takes the buffer of its next read ahead, the first one when it is made: when the child
+   * was started before this call (a dump started early), its first read lands in this class's
+   * scratch buffer and is copied into the sink's (see received()); every later read goes straight in.
    */
   readInto(sink: DirectSink): { resume(): void } {
-    if (this.socket || this.started) throw new Error('ChildOutput.readInto() must come before the socket is made and before any other read');
+    if (this.started) throw new Error('ChildOutput.readInto() must come before any other read');
     this.sink = sink;
     this.start();
     return { resume: () => this.socket?.resume() };
@@ -148,8 +148,22 @@ export class ChildOutput extends Readable {
 
   private received(n: number, buf: Uint8Array): boolean {
     if (this.headWant) this.headTap(buf, n);
-    if (this.sink) return this.sink.got(n);
+    if (this.sink) return buf === this.scratch ? this.handOver(n) : this.sink.got(n);
     // A plain Readable: copy out of the shared buffer.
     return this.push(Buffer.from(buf.subarray(0, n)));
+  }
+
+  /** A read that landed in the scratch buffer before the sink came (at most the first one): copied in. */
+  private handOver(n: number): boolean {
+    const sink = this.sink!;
+    let more = true;
+    for (let off = 0; off < n; ) {
+      const into = sink.next();
+      const k = Math.min(into.length, n - off);
+      this.scratch.copy(into, 0, off, off + k);
+      more = sink.got(k);
+      off += k;
+    }
+    return more;
   }
 }
