@@ -61,6 +61,16 @@ for (const r of rows) {
   );
 }
 
+// Each round runs the sides back to back; its own ratio is free of the drift between rounds.
+const paired = rows.filter((r) => (r.paired?.length ?? 0) > 1);
+if (paired.length) {
+  lines.push('', 'Ratio of each round (the sides ran back to back), against the ratio of the medians above:', '');
+  for (const r of paired) {
+    const xs = [...r.paired!].sort((a, b) => a - b);
+    lines.push(`- ${r.scenario}: ${r.paired!.map((x) => `${x.toFixed(2)}×`).join(', ')} (median ${xs[Math.floor(xs.length / 2)]!.toFixed(2)}×)`);
+  }
+}
+
 const scale = await daemonScale(1000, quick);
 const t = scale.targets;
 const checks: [string, number, number, string, (n: number) => string][] = [

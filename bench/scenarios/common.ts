@@ -13,6 +13,17 @@ export interface Row {
   /** Bytes processed, for a rate column. */
   bytes: number;
   target: { ratio: number; rssBytes?: number };
+  /** Lifeboat's wall time over the reference's in each round (the two ran back to back). */
+  paired?: number[];
+}
+
+/**
+ * Each round's ratio. The table's ratio is of the medians; on a machine whose speed drifts from
+ * one minute to the next (a shared VM: the same reference moved by 40–70% within a run), the
+ * ratios of runs made back to back show how much of a row's ratio is that drift.
+ */
+export function pairedRatios(ours: Measured[], reference: Measured[]): number[] {
+  return ours.map((m, i) => m.wall / reference[i]!.wall);
 }
 
 export const root = join(import.meta.dirname, '..', '..');

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, warm, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, pairedRatios, warm, type Row } from './common.ts';
 
 export interface FilesOptions {
   readonly size: number;
@@ -57,6 +57,7 @@ export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
         scenario: `files backup, ${gib(o.size)} mixed, ${o.sites} fs sites`,
         lifeboat: median(backups.ours),
         reference: median(backups.reference),
+        paired: pairedRatios(backups.ours, backups.reference),
         referenceName: `tar \\| zstd -3 -T1 \\| age \\| tee (${o.sites} files); sync`,
         bytes: o.size,
         target: { ratio: 0.9, rssBytes: 200 << 20 },
@@ -67,6 +68,7 @@ export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
         scenario: `files restore, ${gib(o.size)} mixed, from an fs site`,
         lifeboat: median(restores.ours),
         reference: median(restores.reference),
+        paired: pairedRatios(restores.ours, restores.reference),
         referenceName: 'age -d \\| zstd -d \\| tar -x of a local payload; sync',
         bytes: o.size,
         target: { ratio: 1.0, rssBytes: 200 << 20 },

@@ -19,7 +19,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, rotate, warm, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, pairedRatios, rotate, warm, type Row } from './common.ts';
 import { apiBlock, BenchDaemon } from './daemon-ops.ts';
 
 const PG = { PGHOST: process.env.PGHOST ?? '127.0.0.1', PGPORT: process.env.PGPORT ?? '5432', PGUSER: process.env.PGUSER ?? 'postgres' };
@@ -152,6 +152,7 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
         scenario: `PostgreSQL backup, ${label}, 1 fs site`,
         lifeboat: median(backups.ours),
         reference: median(backups.reference),
+        paired: pairedRatios(backups.ours, backups.reference),
         referenceName: 'pg_dump -Fc -Z0 \\| zstd -3 -T1 \\| age > file; sync',
         bytes,
         target: { ratio: 1.15 },
@@ -160,6 +161,7 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
         scenario: `PostgreSQL restore, ${label}, from 1 fs site`,
         lifeboat: median(restores.ours),
         reference: median(restores.reference),
+        paired: pairedRatios(restores.ours, restores.reference),
         referenceName: 'createdb; age -d \\| zstd -d \\| pg_restore of a local payload',
         bytes,
         target: { ratio: 1.1 },
@@ -168,6 +170,7 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
         scenario: `PostgreSQL backup, ${label}, 1 fs site, run by the daemon (API request → committed)`,
         lifeboat: median(backups.daemon),
         reference: median(backups.reference),
+        paired: pairedRatios(backups.daemon, backups.reference),
         referenceName: 'the same reference runs',
         bytes,
         target: { ratio: 1.15 },
@@ -176,6 +179,7 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
         scenario: `PostgreSQL restore, ${label}, from 1 fs site, run by the daemon (API request → restored)`,
         lifeboat: median(restores.daemon),
         reference: median(restores.reference),
+        paired: pairedRatios(restores.daemon, restores.reference),
         referenceName: 'the same reference runs',
         bytes,
         target: { ratio: 1.1 },
@@ -186,6 +190,7 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
         scenario: `PostgreSQL restore drill (recovery time), ${label}, from 1 fs site`,
         lifeboat: median(drills.ours),
         reference: median(drills.reference),
+        paired: pairedRatios(drills.ours, drills.reference),
         referenceName: `createdb; pg_restore --no-owner of a local dump file; the same check`,
         bytes,
         target: { ratio: 1.15 },

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, lifeboatCmd, median, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, lifeboatCmd, median, pairedRatios, type Row } from './common.ts';
 
 export function resticAvailable(): boolean {
   try {
@@ -43,6 +43,7 @@ export async function resticScenario(size: number, rounds: number): Promise<Row>
       scenario: `files backup, ${size >> 20} MiB mixed, 2 sites, next to restic`,
       lifeboat: median(runs.ours),
       reference: median(runs.reference),
+      paired: pairedRatios(runs.ours, runs.reference),
       referenceName: `restic ${execFileSync('restic', ['version']).toString().split(' ')[1]} backup to 2 local repositories at once`,
       bytes: size,
       target: { ratio: 0.4 },
