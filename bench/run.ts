@@ -13,6 +13,16 @@ import { resticAvailable, resticScenario } from './scenarios/restic.ts';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 1 : 3;
+/** `--only files,restic,postgres,daemon`: those groups of scenarios; all by default. */
+const groups = ['files', 'restic', 'postgres', 'daemon'] as const;
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt < 0 ? [...groups] : (process.argv[onlyAt + 1] ?? '').split(',').filter(Boolean);
+const unknown = only.filter((g) => !(groups as readonly string[]).includes(g));
+if (onlyAt >= 0 && (only.length === 0 || unknown.length > 0)) {
+  console.error(`bench: --only takes a comma-separated list of ${groups.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  process.exit(2);
+}
+const runs = (g: (typeof groups)[number]): boolean => only.includes(g);
 
 function need(cmd: string, pkg: string): void {
   try {
@@ -29,19 +39,26 @@ need('age', 'age');
 need('/usr/bin/time', 'time');
 
 const size = quick ? 128 << 20 : 1 << 30;
-const rows: Row[] = await filesScenarios({ size, rounds, sites: 2, restore: true });
-const skipped: string[] = [];
-if (!quick) {
-  // Memory does not grow with the dataset or the number of sites.
-  rows.push(...(await filesScenarios({ size, rounds: 1, sites: 3, restore: false })));
-  rows.push(...(await filesScenarios({ size: 8 * 2 ** 30, rounds: 1, sites: 2, restore: false })));
+const rows: Row[] = [];
+const skipped: string[] = groups.filter((g) => !runs(g)).map((g) => `${g} (not in --only)`);
+if (runs('files')) {
+  rows.push(...(await filesScenarios({ size, rounds, sites: 2, restore: true })));
+  if (!quick) {
+    // Memory does not grow with the dataset or the number of sites.
+    rows.push(...(await filesScenarios({ size, rounds: 1, sites: 3, restore: false })));
+    rows.push(...(await filesScenarios({ size: 8 * 2 ** 30, rounds: 1, sites: 2, restore: false })));
+  }
 }
-if (resticAvailable()) rows.push(await resticScenario(size, rounds));
-else skipped.push('restic (not installed: Debian package restic)');
-// Database runs are short (1–5 s), so a few tenths of a second of machine noise move their ratios
-// most: five rounds for their medians.
-if (postgresAvailable()) rows.push(...(await postgresScenarios(quick ? 5 : 20, quick ? 1 : 5)));
-else skipped.push('PostgreSQL (no server reachable with PGHOST/PGPORT/PGUSER)');
+if (runs('restic')) {
+  if (resticAvailable()) rows.push(await resticScenario(size, rounds));
+  else skipped.push('restic (not installed: Debian package restic)');
+}
+if (runs('postgres')) {
+  // Database runs are short (1–5 s), so a few tenths of a second of machine noise move their
+  // ratios most: five rounds for their medians.
+  if (postgresAvailable()) rows.push(...(await postgresScenarios(quick ? 5 : 20, quick ? 1 : 5)));
+  else skipped.push('PostgreSQL (no server reachable with PGHOST/PGPORT/PGUSER)');
+}
 
 const mib = (b: number): string => `${(b / (1 << 20)).toFixed(0)} MiB`;
 const lines = [
@@ -71,22 +88,24 @@ if (paired.length) {
   }
 }
 
-const scale = await daemonScale(1000, quick);
-const t = scale.targets;
-const checks: [string, number, number, string, (n: number) => string][] = [
-  ['start until /readyz (catalog read)', scale.scale.startSeconds, scale.reference.startSeconds, `< ${t.startSeconds} s`, (n) => `${n.toFixed(2)} s`],
-  [`CPU while idle (${quick ? 5 : 10} s)`, scale.scale.idleCpuPercent, scale.reference.idleCpuPercent, `< ${t.idleCpuPercent}%`, (n) => `${n.toFixed(2)}%`],
-  [`/metrics p50 (${quick ? 100 : 200} scrapes, 100 ms apart)`, scale.scale.metricsP50Ms, scale.reference.metricsP50Ms, '', (n) => `${n.toFixed(1)} ms`],
-  ['/metrics p99', scale.scale.metricsP99Ms, scale.reference.metricsP99Ms, `< ${t.metricsP99Ms} ms`, (n) => `${n.toFixed(1)} ms`],
-];
-const limits = [t.startSeconds, t.idleCpuPercent, Infinity, t.metricsP99Ms];
-lines.push('', `Daemon with ${scale.scale.jobs} jobs over 2 fs sites (${scale.scale.jobs * 4} manifests; /metrics ${(scale.scale.metricsBytes / 1024).toFixed(0)} KiB), next to a one-job daemon:`, '');
-lines.push('| measure | 1,000 jobs | 1 job | target | met |', '|---|---|---|---|---|');
-checks.forEach(([what, big, one, target, fmt], i) => {
-  const met = big < limits[i]!;
-  allMet &&= met;
-  lines.push(`| ${what} | ${fmt(big)} | ${fmt(one)} | ${target || '—'} | ${target ? (met ? 'yes' : 'NO') : ''} |`);
-});
+if (runs('daemon')) {
+  const scale = await daemonScale(1000, quick);
+  const t = scale.targets;
+  const checks: [string, number, number, string, (n: number) => string][] = [
+    ['start until /readyz (catalog read)', scale.scale.startSeconds, scale.reference.startSeconds, `< ${t.startSeconds} s`, (n) => `${n.toFixed(2)} s`],
+    [`CPU while idle (${quick ? 5 : 10} s)`, scale.scale.idleCpuPercent, scale.reference.idleCpuPercent, `< ${t.idleCpuPercent}%`, (n) => `${n.toFixed(2)}%`],
+    [`/metrics p50 (${quick ? 100 : 200} scrapes, 100 ms apart)`, scale.scale.metricsP50Ms, scale.reference.metricsP50Ms, '', (n) => `${n.toFixed(1)} ms`],
+    ['/metrics p99', scale.scale.metricsP99Ms, scale.reference.metricsP99Ms, `< ${t.metricsP99Ms} ms`, (n) => `${n.toFixed(1)} ms`],
+  ];
+  const limits = [t.startSeconds, t.idleCpuPercent, Infinity, t.metricsP99Ms];
+  lines.push('', `Daemon with ${scale.scale.jobs} jobs over 2 fs sites (${scale.scale.jobs * 4} manifests; /metrics ${(scale.scale.metricsBytes / 1024).toFixed(0)} KiB), next to a one-job daemon:`, '');
+  lines.push('| measure | 1,000 jobs | 1 job | target | met |', '|---|---|---|---|---|');
+  checks.forEach(([what, big, one, target, fmt], i) => {
+    const met = big < limits[i]!;
+    allMet &&= met;
+    lines.push(`| ${what} | ${fmt(big)} | ${fmt(one)} | ${target || '—'} | ${target ? (met ? 'yes' : 'NO') : ''} |`);
+  });
+}
 
 for (const s of skipped) lines.push('', `skipped: ${s}`);
 console.log(lines.join('\n'));
