@@ -298,6 +298,7 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
     schedule: merged.schedule,
     timezone: merged.timezone,
     compressionLevel: merged.compression?.level ?? 3,
+    compressionThreads: merged.compression?.threads ?? 'auto',
     retention: merged.retention,
     objectives: {
       rpoMs: merged.objectives?.rpo === undefined ? undefined : parseDuration(merged.objectives.rpo),

@@ -139,6 +139,8 @@ export interface JobConfig {
   readonly schedule?: string;
   readonly timezone?: string;
   readonly compressionLevel: number;
+  /** zstd frames compressed at the same time during a backup; `auto`: as many as the source keeps busy. */
+  readonly compressionThreads: number | 'auto';
   readonly retention?: Retention;
   readonly objectives: { readonly rpoMs?: number; readonly rtoMs?: number };
   readonly timeoutMs?: number;

@@ -193,7 +193,11 @@ const jobSettings = {
   minSites: z.int().min(1),
   schedule: nonEmpty,
   timezone: nonEmpty,
-  compression: z.strictObject({ level: z.int().min(1).max(19).default(3) }),
+  compression: z.strictObject({
+    level: z.int().min(1).max(19).default(3),
+    /** Frames compressed at once; `auto` adapts to the source (pipeline/zstd/compress.ts). */
+    threads: z.union([z.literal('auto'), z.int().min(1).max(64)]).default('auto'),
+  }),
   retention: retentionSchema,
   objectives: z.strictObject({ rpo: duration.optional(), rto: duration.optional() }),
   timeout: duration,

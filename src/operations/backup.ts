@@ -91,6 +91,7 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
     minSites: job.minSites,
     recipients: ctx.config.encryption.recipients,
     compressionLevel: job.compressionLevel,
+    compressionThreads: job.compressionThreads,
     ...(ctx.config.signing.key ? { signingKey: ctx.config.signing.key } : {}),
     signal,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -35,6 +35,8 @@ export interface BackupInput {
   readonly minSites: number;
   readonly recipients: readonly Recipient[];
   readonly compressionLevel: number;
+  /** zstd frames compressed at once: a number, or `auto` (the default) to follow the source, up to every core. */
+  readonly compressionThreads?: number | 'auto';
   /** Signs the manifest (Ed25519), when configured. */
   readonly signingKey?: SigningKey;
   readonly signal: AbortSignal;
@@ -104,12 +106,17 @@ interface PartResult {
   readonly failed: Map<string, LifeboatError>;
 }
 
-interface PartInput extends Pick<BackupInput, 'job' | 'minSites' | 'recipients' | 'compressionLevel' | 'signal' | 'onProgress'> {
+interface PartInput extends Pick<BackupInput, 'job' | 'minSites' | 'recipients' | 'compressionLevel' | 'compressionThreads' | 'signal' | 'onProgress'> {
   readonly key: string;
   readonly dump: (o: { signal: AbortSignal }) => Dump;
   /** When the dump started, if before this part's pipeline (an early dump). */
   readonly dumpStartedAt?: number;
   readonly sites: readonly Site[];
+}
+
+/** A fixed number of compression workers, or adaptive up to every core. */
+function threadOptions(threads: number | 'auto' | undefined): { workers?: number; adaptive?: boolean } {
+  return typeof threads === 'number' ? { workers: threads } : { adaptive: true };
 }
 
 /**
@@ -144,7 +151,7 @@ async function streamPart(input: PartInput): Promise<PartResult> {
   const dump = input.dump({ signal: ac.signal });
   let dumpSeconds = 0;
   try {
-    const compress = new ParallelZstdCompress({ level: input.compressionLevel });
+    const compress = new ParallelZstdCompress({ level: input.compressionLevel, ...threadOptions(input.compressionThreads) });
     // A child's output is read straight into the compressor's frames (no copy); any other stream flows through.
     // The compressor's frames are handed over: each is freed once sealed.
     const encrypt = createEncryptStream(input.recipients, { consumeInput: true });
@@ -196,7 +203,7 @@ async function streamPart(input: PartInput): Promise<PartResult> {
 export async function backupPipeline(input: BackupInput): Promise<BackupResult> {
   const { job, snapshotId, source, sites } = input;
   const started = Date.now();
-  const common = { job, minSites: input.minSites, recipients: input.recipients, compressionLevel: input.compressionLevel, signal: input.signal };
+  const common = { job, minSites: input.minSites, recipients: input.recipients, compressionLevel: input.compressionLevel, compressionThreads: input.compressionThreads, signal: input.signal };
   // Read beside the dump, once it runs (both start client tools; the dump goes first); a failure
   // only leaves the manifest without a table list.
   let dumpRuns!: () => void;

@@ -145,3 +145,61 @@ describe('ParallelZstdCompress reading a producer directly', () => {
     await p.done.catch(() => {});
   });
 });
+
+// Adaptive: one worker while the source is slower than compression, more while it waits.
+describe('ParallelZstdCompress, adaptive', () => {
+  /** Feeds `pieces` (with a pause before each, in ms) and records the threads in use at each output frame. */
+  async function feed(t: ParallelZstdCompress, pieces: { data: Buffer; pauseMs: number }[]): Promise<{ out: Buffer; threads: number[] }> {
+    const out: Buffer[] = [];
+    const threads: number[] = [];
+    await pipeline(
+      Readable.from(
+        (async function* () {
+          for (const p of pieces) {
+            if (p.pauseMs) await new Promise((r) => setTimeout(r, p.pauseMs));
+            yield p.data;
+          }
+        })(),
+      ),
+      t,
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          out.push(chunk);
+          threads.push(t.threads);
+          cb();
+        },
+      }),
+    );
+    return { out: Buffer.concat(out), threads };
+  }
+
+  const frame = 128 << 10;
+  const text = (i: number): Buffer => Buffer.from(`row ${i}: a table's line of text, much like the ones around it\n`.repeat(2200)).subarray(0, frame);
+
+  it('stays at one worker while the source is the slower side', async () => {
+    const pieces = Array.from({ length: 24 }, (_, i) => ({ data: text(i), pauseMs: 15 }));
+    const t = new ParallelZstdCompress({ level: 1, frameBytes: frame, workers: 4, adaptive: true });
+    const { out, threads } = await feed(t, pieces);
+    expect(Math.max(...threads)).toBe(1);
+    expect((await run('zstd', ['-dc'], out)).equals(Buffer.concat(pieces.map((p) => p.data)))).toBe(true);
+  });
+
+  it('adds workers while the source waits for compression, and drops them when it stops waiting', async () => {
+    // Level 19 takes tens of milliseconds a frame: 32 frames at once keep every worker busy; then
+    // frames a quarter of a second apart leave them idle.
+    const data = mixed(56 * frame);
+    const piece = (i: number): Buffer => data.subarray(i * frame, (i + 1) * frame);
+    const burst = Array.from({ length: 32 }, (_, i) => ({ data: piece(i), pauseMs: 0 }));
+    const trickle = Array.from({ length: 24 }, (_, i) => ({ data: piece(32 + i), pauseMs: 250 }));
+    const t = new ParallelZstdCompress({ level: 19, frameBytes: frame, workers: 3, adaptive: true });
+    const { out, threads } = await feed(t, [...burst, ...trickle]);
+    expect(Math.max(...threads.slice(0, 32))).toBe(3);
+    expect(threads.at(-1)).toBe(1);
+    expect((await run('zstd', ['-dc'], out)).equals(Buffer.concat([...burst, ...trickle].map((p) => p.data)))).toBe(true);
+  }, 30_000);
+
+  it('keeps a fixed number of workers when not adaptive', () => {
+    expect(new ParallelZstdCompress({ level: 3, workers: 3 }).threads).toBe(3);
+    expect(new ParallelZstdCompress({ level: 3, workers: 3, adaptive: true }).threads).toBe(1);
+  });
+});
