@@ -17,17 +17,12 @@
  * the stream stops taking input (backpressure to the source).
  *
  * Adaptive (`adaptive: true`): how many frames compress at once starts at one and follows the
- * source. After every WINDOW frames, if most of them were full while every allowed worker was
- * busy (the source waited for compression), one more worker is allowed, up to `workers`; if none
- * was, one fewer. Why: a database dumped on the same machine produces its stream slower than one
- * core compresses it, and a second compression thread there only takes a core from the server's
- * backend and the dump client — on 2 cores a pgbench dump backed up 1.25× its reference's time
- * with one thread and 1.48× with two (15 alternating rounds) — while a files source or random
- * data waits on compression and gains from every core.
+ * source (adaptive.ts): more while it waits for compression, fewer when it stops waiting.
  */
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ChildOutput } from '../../sources/child-output.ts';
+import { Threads } from './adaptive.ts';
 import { compressFrame } from './one-frame.ts';
 
 interface Frame {
@@ -45,20 +40,12 @@ export interface FrameOptions {
   readonly adaptive?: boolean;
 }
 
-/** Frames between two decisions of an adaptive compressor, and how many must have waited to grow. */
-const WINDOW = 8;
-const GROW_AT = 6;
-
 export class ParallelZstdCompress extends Transform {
   private readonly level: number;
   private readonly frameBytes: number;
   private readonly workers: number;
-  /** Frames that may compress at once now: `workers`, or less while adaptive. */
-  private limit: number;
-  private readonly adaptive: boolean;
-  /** Full frames since the last decision, and how many of them found every allowed worker busy. */
-  private seen = 0;
-  private waited = 0;
+  /** Frames that may compress at once: `workers`, or fewer while adaptive. */
+  private readonly threads: Threads;
   /** Whether the writer waited for a worker since the last full frame (it is woken only when one is free). */
   private blocked = false;
   /** A full frame read while every worker was busy (direct input), waiting for one. */
@@ -88,8 +75,7 @@ export class ParallelZstdCompress extends Transform {
     this.level = o.level;
     this.frameBytes = frameBytes;
     this.workers = Math.max(1, o.workers ?? availableParallelism());
-    this.adaptive = o.adaptive ?? false;
-    this.limit = this.adaptive ? 1 : this.workers;
+    this.threads = new Threads(this.workers, o.adaptive ?? false);
     this.current = Buffer.allocUnsafeSlow(this.frameBytes);
     this.lastOut = this.frameBytes;
   }
@@ -105,7 +91,7 @@ export class ParallelZstdCompress extends Transform {
   private copyIn(chunk: Buffer, offset: number, cb: TransformCallback): void {
     while (offset < chunk.length) {
       if (this.fill === this.frameBytes) {
-        if (this.queue.length >= this.limit) {
+        if (this.queue.length >= this.threads.limit) {
           // Every worker is busy and the next frame is ready: go on only when one is free.
           this.blocked = true;
           this.wake = () => this.copyIn(chunk, offset, cb);
@@ -118,7 +104,7 @@ export class ParallelZstdCompress extends Transform {
       offset += n;
       if (this.fill === this.frameBytes) this.note();
     }
-    if (this.fill === this.frameBytes && this.queue.length < this.limit) this.dispatch();
+    if (this.fill === this.frameBytes && this.queue.length < this.threads.limit) this.dispatch();
     cb();
   }
 
@@ -135,7 +121,7 @@ export class ParallelZstdCompress extends Transform {
         this.fill += n;
         if (this.fill < this.frameBytes) return true;
         this.note();
-        if (this.queue.length < this.limit) {
+        if (this.queue.length < this.threads.limit) {
           this.dispatch();
           return true;
         }
@@ -175,21 +161,15 @@ export class ParallelZstdCompress extends Transform {
     this.flushed = () => cb();
   }
 
-  /** Counts a frame that just became full, and adapts the number of workers after every WINDOW. */
+  /** Counts a frame that just became full: whether the source waited for a worker on its account. */
   private note(): void {
-    if (!this.adaptive) return;
-    this.seen++;
-    if (this.queue.length >= this.limit || this.blocked) this.waited++;
+    this.threads.note(this.queue.length >= this.threads.limit || this.blocked);
     this.blocked = false;
-    if (this.seen < WINDOW) return;
-    if (this.waited >= GROW_AT && this.limit < this.workers) this.limit++;
-    else if (this.waited === 0 && this.limit > 1) this.limit--;
-    this.seen = this.waited = 0;
   }
 
-  /** Frames compressed at once now (for tests and progress). */
-  get threads(): number {
-    return this.limit;
+  /** Frames compressed at once now. */
+  get threadsInUse(): number {
+    return this.threads.limit;
   }
 
   /** Compresses the frame being filled, and starts a new one. */
@@ -235,13 +215,13 @@ export class ParallelZstdCompress extends Transform {
       this.wanted = this.push(this.queue.shift()!.out);
     }
     // A frame filled while every worker was busy goes to the one just freed.
-    if (this.ready && this.queue.length < this.limit) {
+    if (this.ready && this.queue.length < this.threads.limit) {
       this.compress(this.ready, this.frameBytes);
       this.ready = undefined;
     }
-    if (this.fill === this.frameBytes && this.queue.length < this.limit) this.dispatch();
+    if (this.fill === this.frameBytes && this.queue.length < this.threads.limit) this.dispatch();
     const wake = this.wake;
-    if (wake && this.queue.length < this.limit) {
+    if (wake && this.queue.length < this.threads.limit) {
       this.wake = undefined;
       wake();
     }

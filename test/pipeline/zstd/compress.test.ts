@@ -165,7 +165,7 @@ describe('ParallelZstdCompress, adaptive', () => {
       new Writable({
         write(chunk: Buffer, _e, cb) {
           out.push(chunk);
-          threads.push(t.threads);
+          threads.push(t.threadsInUse);
           cb();
         },
       }),
@@ -184,22 +184,24 @@ describe('ParallelZstdCompress, adaptive', () => {
     expect((await run('zstd', ['-dc'], out)).equals(Buffer.concat(pieces.map((p) => p.data)))).toBe(true);
   });
 
-  it('adds workers while the source waits for compression, and drops them when it stops waiting', async () => {
-    // Level 19 takes tens of milliseconds a frame: 32 frames at once keep every worker busy; then
-    // frames a quarter of a second apart leave them idle.
-    const data = mixed(56 * frame);
+  it('adds workers while the source waits for compression, and drops them only after it stopped waiting for a while', async () => {
+    // Level 19 takes ~10 ms or more a frame: 32 frames at once keep every worker busy; then frames
+    // 60 ms apart leave them idle. A worker goes after 4 windows of 8 frames without a wait.
+    const data = mixed(104 * frame);
     const piece = (i: number): Buffer => data.subarray(i * frame, (i + 1) * frame);
     const burst = Array.from({ length: 32 }, (_, i) => ({ data: piece(i), pauseMs: 0 }));
-    const trickle = Array.from({ length: 24 }, (_, i) => ({ data: piece(32 + i), pauseMs: 250 }));
+    const trickle = Array.from({ length: 72 }, (_, i) => ({ data: piece(32 + i), pauseMs: 60 }));
     const t = new ParallelZstdCompress({ level: 19, frameBytes: frame, workers: 3, adaptive: true });
     const { out, threads } = await feed(t, [...burst, ...trickle]);
     expect(Math.max(...threads.slice(0, 32))).toBe(3);
+    // A short slow stretch keeps the workers (a files source passing many small files).
+    expect(threads[32 + 16]).toBe(3);
     expect(threads.at(-1)).toBe(1);
     expect((await run('zstd', ['-dc'], out)).equals(Buffer.concat([...burst, ...trickle].map((p) => p.data)))).toBe(true);
   }, 30_000);
 
   it('keeps a fixed number of workers when not adaptive', () => {
-    expect(new ParallelZstdCompress({ level: 3, workers: 3 }).threads).toBe(3);
-    expect(new ParallelZstdCompress({ level: 3, workers: 3, adaptive: true }).threads).toBe(1);
+    expect(new ParallelZstdCompress({ level: 3, workers: 3 }).threadsInUse).toBe(3);
+    expect(new ParallelZstdCompress({ level: 3, workers: 3, adaptive: true }).threadsInUse).toBe(1);
   });
 });
