@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vetTarStream } from '../../src/sources/files/vet.ts';
 import { run } from '../helpers/streams.ts';
+import { END, header, padded, paxHeader } from '../helpers/tar-blocks.ts';
 
 let dir: string;
 
@@ -59,5 +60,26 @@ describe('tar vetting with freed chunks', () => {
   it('still finds a hostile member after many freed chunks', async () => {
     const archive = await run('tar', ['-cf', '-', '-C', dir, 'tree', '--transform', 's,^tree/f199$,../f199,']);
     await expect(vetFreeing(archive)).rejects.toThrow(/"\.\.\/f199" points outside the target/);
+  });
+});
+
+// What GNU tar never writes for a files backup, or what readers disagree on, is refused by name.
+describe('tar vetting of hand-made archives', () => {
+  const file = (name: string, body = 'x'): Buffer => Buffer.concat([header({ name, type: '0', size: body.length }), padded(Buffer.from(body))]);
+  const cases: [string, Buffer, RegExp][] = [
+    ['a pax path that leaves the target behind a harmless ustar name', Buffer.concat([paxHeader({ path: '../escaped' }), file('harmless')]), /"\.\.\/escaped" points outside the target/],
+    ['a GNU long name that leaves the target', Buffer.concat([header({ name: '././@LongLink', type: 'L', size: 13 }), padded(Buffer.from('/etc/passwd\0\0')), file('short')]), /"\/etc\/passwd" points outside the target/],
+    ['a hard link whose pax linkpath leaves the target', Buffer.concat([paxHeader({ linkpath: '../../secret' }), header({ name: 'l', type: '1' })]), /hard link "l" points outside the target/],
+    ['a member type a files backup never writes', Buffer.concat([header({ name: 'vol', type: 'V' })]), /member "vol" has type "V"/],
+    ['a symlink that claims data', Buffer.concat([header({ name: 's', type: '2', size: 512 }), Buffer.alloc(512, 1)]), /member "s" claims 512 bytes of data/],
+    ['a header with a wrong checksum', Buffer.concat([file('ok'), Buffer.from(header({ name: 'bad', type: '0' }).fill(0x41, 0, 3))]), /damaged tar header \(checksum\) at byte 1024/],
+  ];
+  it.each(cases)('refuses %s', async (_name, archive, message) => {
+    await expect(vetFreeing(Buffer.concat([archive, END]))).rejects.toThrow(message);
+  });
+
+  it('passes a hand-made archive of every member type a files backup writes', async () => {
+    const archive = Buffer.concat([header({ name: 'd/', type: '5' }), file('d/f', 'data'), header({ name: 'd/h', type: '1' }), header({ name: 'd/s', type: '2' }), header({ name: 'd/p', type: '6' }), END]);
+    expect(await vetFreeing(archive)).toBe(archive.length);
   });
 });

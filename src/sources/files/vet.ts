@@ -1,68 +1,71 @@
 /**
  * Vetting a tar stream before GNU tar extracts it. GNU tar already refuses `..` members and
  * defers symlinks, and extraction happens in a temporary folder; vetting turns a hostile archive
- * into a clear, early refusal instead of a partial restore with warnings. It uses the `tar`
- * package's parser only (it reads headers and skips data, ~1 CPU-s per GB), never its extractor.
+ * into a clear, early refusal instead of a partial restore with warnings. It reads the members'
+ * headers only (tar-walk.ts) and counts past their data.
  *
- * Refused: absolute member names, `..` components, device files, hard links that leave the tree,
- * any member whose path goes through a symlink that an earlier member created, and a stream that
- * starts like a gzip file (not what a files backup writes; the parser would decompress it on
- * another thread).
+ * Refused: absolute member names and `..` components (in any name a header gives: ustar, pax,
+ * GNU long name), device files, hard links that leave the tree, any member whose path goes
+ * through a symlink that an earlier member created, a stream that starts like a gzip file (not
+ * what a files backup writes), a damaged header, and what GNU tar never writes for a files backup
+ * and readers disagree on: member types other than file, hard link, symlink, directory and FIFO,
+ * and a link, directory or FIFO that claims data.
  *
- * The parser keeps no view of a chunk once `write` returned: it only ever holds back the chunk's
- * last bytes (a partial header), so those are handed to it as a copy of their own. The stage after
- * this one may therefore free a chunk's memory once written (memory.ts, `handOver`).
+ * Nothing keeps a view of a chunk once `write` returned (the walker copies a header cut between
+ * chunks), so the stage after this one may free a chunk's memory once written (memory.ts,
+ * `handOver`).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { Parser, type ReadEntry } from 'tar';
 import { LifeboatError } from '../../errors.ts';
+import { TarFormatError, TarWalker, type TarMember } from './tar-walk.ts';
 
 function hostile(name: string): boolean {
-  return name.startsWith('/') || name.split('/').includes('..');
+  return name.startsWith('/') || name === '..' || name.startsWith('../') || name.endsWith('/..') || name.includes('/../');
 }
 
 function normalize(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 }
 
-/** The parser holds back less than a header block; this many trailing bytes go in as a copy. */
-const TAIL = 512;
 const GZIP_MAGIC = [0x1f, 0x8b];
+/** Member types GNU tar writes for a files backup: file, hard link, symlink, directory, FIFO (and contiguous file, read as a file). */
+const KNOWN = new Set(['0', '1', '2', '5', '6', '7']);
+/** Types that carry no data; one that claims some is read differently by different readers. */
+const DATALESS = new Set(['1', '2', '5', '6']);
+
+class Hostile extends Error {}
+
+/** The reason `m` is refused, if it is; `symlinks` holds the symlinks earlier members created. */
+function problemWith(m: TarMember, symlinks: Set<string>): string | undefined {
+  const name = JSON.stringify(m.path);
+  const outside = m.names.find(hostile);
+  if (outside !== undefined) return `member ${JSON.stringify(outside)} points outside the target`;
+  if (m.type === '3' || m.type === '4') return `member ${name} is a device file`;
+  if (!KNOWN.has(m.type)) return `member ${name} has type ${JSON.stringify(m.type)}, which a files backup never writes`;
+  if (DATALESS.has(m.type) && m.size > 0) return `member ${name} claims ${m.size} bytes of data for a type that has none`;
+  if (m.type === '1' && hostile(m.linkpath)) return `hard link ${name} points outside the target`;
+  if (symlinks.size === 0) return undefined;
+  const path = normalize(m.path);
+  for (let slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
+    const prefix = path.slice(0, slash);
+    if (symlinks.has(prefix)) return `member ${name} would be written through the symlink ${JSON.stringify(prefix)}`;
+  }
+  return undefined;
+}
 
 export function vetTarStream(what: string): Transform {
   const symlinks = new Set<string>();
   let problem: string | undefined;
   /** The stream's first bytes, until there are enough to tell a gzip file. */
   let start: Buffer | undefined = Buffer.alloc(0);
-  const parser = new Parser({
-    // Only gzip is recognised by its first bytes (refused below); brotli and zstd only when asked.
-    brotli: false,
-    zstd: false,
-    onReadEntry(entry: ReadEntry) {
-      const path = normalize(entry.path);
-      if (problem === undefined) {
-        if (hostile(entry.path)) problem = `member ${JSON.stringify(entry.path)} points outside the target`;
-        else if (entry.type === 'CharacterDevice' || entry.type === 'BlockDevice') problem = `member ${JSON.stringify(entry.path)} is a device file`;
-        else if (entry.type === 'Link' && entry.linkpath !== undefined && hostile(entry.linkpath)) {
-          problem = `hard link ${JSON.stringify(entry.path)} points outside the target`;
-        } else {
-          const parts = path.split('/');
-          for (let i = 1; i < parts.length; i++) {
-            const prefix = parts.slice(0, i).join('/');
-            if (symlinks.has(prefix)) {
-              problem = `member ${JSON.stringify(entry.path)} would be written through the symlink ${JSON.stringify(prefix)}`;
-              break;
-            }
-          }
-        }
-        if (entry.type === 'SymbolicLink') symlinks.add(path);
-        else symlinks.delete(path);
-      }
-      entry.resume();
-    },
+  const walker = new TarWalker((m) => {
+    const found = problemWith(m, symlinks);
+    if (found !== undefined) throw new Hostile(found);
+    const path = normalize(m.path);
+    if (m.type === '2') symlinks.add(path);
+    else symlinks.delete(path);
   });
-  parser.on('warn', () => {});
-  parser.on('error', () => {});
+  const refusal = (): LifeboatError => new LifeboatError('RESTORE_FAILED', `${what}: refusing a hostile archive: ${problem}; nothing was restored`);
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       if (start) {
@@ -73,19 +76,18 @@ export function vetTarStream(what: string): Transform {
         }
       }
       if (problem === undefined) {
-        if (chunk.length > TAIL) {
-          parser.write(chunk.subarray(0, chunk.length - TAIL));
-          parser.write(Buffer.from(chunk.subarray(chunk.length - TAIL)));
-        } else {
-          parser.write(Buffer.from(chunk));
+        try {
+          walker.write(chunk);
+        } catch (err) {
+          if (!(err instanceof Hostile || err instanceof TarFormatError)) throw err;
+          problem = err.message;
         }
       }
-      if (problem !== undefined) return cb(new LifeboatError('RESTORE_FAILED', `${what}: refusing a hostile archive: ${problem}; nothing was restored`));
+      if (problem !== undefined) return cb(refusal());
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {
-      parser.end();
-      cb(problem === undefined ? null : new LifeboatError('RESTORE_FAILED', `${what}: refusing a hostile archive: ${problem}; nothing was restored`));
+      cb(problem === undefined ? null : refusal());
     },
   });
 }
