@@ -1,14 +1,27 @@
 /**
- * Deterministic benchmark data: a mixed directory of text (compressible, like logs and source) and
- * random binary (incompressible, like media and already-compressed files), generated from a fixed
- * seed so that every run and every machine measures the same bytes. Generated once per size and
- * kept in the system's temporary folder.
+ * Benchmark data, kept in the system's temporary folder once made:
+ * - `mixed(size)`: a directory of text (compressible, like logs and source) and random binary
+ *   (incompressible, like media and already-compressed files), generated from a fixed seed so
+ *   that every run and every machine measures the same bytes. zstd -3 makes it ~1.35× smaller.
+ * - `systemTree()`: the dataset the performance targets were set on (D1): a copy of this
+ *   machine's /usr/share and /usr/lib/<multiarch>, programs, libraries and documentation that
+ *   zstd -3 makes ~2.5–3× smaller, in tens of thousands of mostly small files. Its bytes differ
+ *   from machine to machine; the table states its size and how well it compresses.
  */
+import { execFileSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+export interface Dataset {
+  readonly dir: string;
+  /** For the table: "1 GiB mixed", "D1: 1.7 GB of /usr". */
+  readonly label: string;
+  /** Bytes of its tar stream, for the rate column. */
+  readonly bytes: number;
+}
 
 const WORDS = 'the backup restore snapshot site drill recovery point time objective encrypted stream manifest payload archive database table row index commit lease prune verify heal metric alert runbook on-call error warning info debug request response latency bytes seconds'.split(' ');
 
@@ -32,7 +45,13 @@ function textBlock(rand: Buffer, size: number): Buffer {
   return Buffer.from(parts.join('')).subarray(0, size);
 }
 
-export async function dataset(totalBytes: number): Promise<string> {
+const sizeLabel = (n: number): string => (n >= 2 ** 30 ? `${n / 2 ** 30} GiB` : `${n / 2 ** 20} MiB`);
+
+export async function mixed(totalBytes: number): Promise<Dataset> {
+  return { dir: await generate(totalBytes), label: `${sizeLabel(totalBytes)} mixed`, bytes: totalBytes };
+}
+
+async function generate(totalBytes: number): Promise<string> {
   const dir = join(tmpdir(), `lifeboat-bench-data-${totalBytes}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   await rm(dir, { recursive: true, force: true });
@@ -55,4 +74,28 @@ export async function dataset(totalBytes: number): Promise<string> {
   await writeFile(join(tmp, '.complete'), `${n} files, ${written} bytes\n`);
   await rename(tmp, dir);
   return dir;
+}
+
+/** The folders of D1, those of them this machine has (Debian's multiarch library folder, else /usr/lib). */
+function systemFolders(): string[] {
+  const multiarch = ['usr/lib/x86_64-linux-gnu', 'usr/lib/aarch64-linux-gnu'].find((d) => existsSync(`/${d}`));
+  return ['usr/share', multiarch ?? 'usr/lib'];
+}
+
+/** D1 (see the top of this file); copied with tar, so links and modes come as they are. */
+export async function systemTree(): Promise<Dataset> {
+  const dir = join(tmpdir(), 'lifeboat-bench-data-d1');
+  const done = join(dir, '.complete');
+  if (!existsSync(done)) {
+    const tmp = `${dir}.partial`;
+    await rm(dir, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp);
+    execFileSync('sh', ['-c', `tar -C / -cf - ${systemFolders().join(' ')} | tar -x -C "${tmp}"`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const bytes = Number(execFileSync('sh', ['-c', `tar -cf - -C "${tmp}" . | wc -c`]).toString().trim());
+    await writeFile(join(tmp, '.complete'), `${bytes}\n`);
+    await rename(tmp, dir);
+  }
+  const bytes = Number(readFileSync(done, 'utf8').trim());
+  return { dir, label: `D1 (${(bytes / 1e9).toFixed(2)} GB of ${systemFolders().map((f) => `/${f}`).join(' + ')})`, bytes };
 }

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataset } from './dataset.ts';
+import { mixed } from './dataset.ts';
 import { measure } from './measure.ts';
 import { benchWorkspace, lifeboatCmd, root } from './scenarios/common.ts';
 
@@ -29,11 +29,11 @@ interface Profile {
 const size = process.argv.includes('--quick') ? 128 << 20 : 1 << 30;
 const restore = process.argv.includes('--restore');
 const what = restore ? 'restore' : 'backup';
-const data = await dataset(size);
+const data = (await mixed(size)).dir;
 const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\njobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
 const profDir = join(ws.dir, 'prof');
 try {
-  execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
+  execFileSync('sh', ['-c', `tar -cf - -C "${data}" . | cat > /dev/null`]);
   // The sources, not the bundle: the profiles then name the files the time is spent in.
   const profiled = `LIFEBOAT_SOURCES=1 "${process.execPath}" --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat"`;
   if (restore) execFileSync('sh', ['-c', `${lifeboatCmd} backup bench -c "${ws.config}"`]);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { Row } from './scenarios/common.ts';
 import { daemonScale } from './scenarios/daemon-scale.ts';
+import { mixed, systemTree } from './dataset.ts';
 import { filesScenarios } from './scenarios/files.ts';
 import { postgresAvailable, postgresScenarios } from './scenarios/postgres.ts';
 import { resticAvailable, resticScenario } from './scenarios/restic.ts';
@@ -41,17 +42,26 @@ need('/usr/bin/time', 'time');
 const size = quick ? 128 << 20 : 1 << 30;
 const rows: Row[] = [];
 const skipped: string[] = groups.filter((g) => !runs(g)).map((g) => `${g} (not in --only)`);
+// Targets 1 and 2 of the performance issue are set on D1 (a copy of /usr, bench/dataset.ts); the
+// generated mixed data, a third of it as compressible, is measured beside it. A quick run has
+// only the mixed data, at 128 MiB.
+const d1 = quick || !(runs('files') || runs('restic')) ? undefined : await systemTree();
 if (runs('files')) {
-  rows.push(...(await filesScenarios({ size, rounds, sites: 2, restore: true })));
+  if (d1) rows.push(...(await filesScenarios({ data: d1, rounds, sites: 2, restore: true })));
+  rows.push(...(await filesScenarios({ data: await mixed(size), rounds, sites: 2, restore: true })));
   if (!quick) {
     // Memory does not grow with the dataset or the number of sites.
-    rows.push(...(await filesScenarios({ size, rounds: 1, sites: 3, restore: false })));
-    rows.push(...(await filesScenarios({ size: 8 * 2 ** 30, rounds: 1, sites: 2, restore: false })));
+    rows.push(...(await filesScenarios({ data: await mixed(size), rounds: 1, sites: 3, restore: false })));
+    rows.push(...(await filesScenarios({ data: await mixed(8 * 2 ** 30), rounds: 1, sites: 2, restore: false })));
   }
 }
 if (runs('restic')) {
-  if (resticAvailable()) rows.push(await resticScenario(size, rounds));
-  else skipped.push('restic (not installed: Debian package restic)');
+  if (!resticAvailable()) skipped.push('restic (not installed: Debian package restic)');
+  else {
+    if (d1) rows.push(await resticScenario(d1, rounds, 0.4));
+    // Beside the target: the same comparison on the mixed data, where restic's work per byte is smaller.
+    rows.push(await resticScenario(await mixed(size), rounds));
+  }
 }
 if (runs('postgres')) {
   // Database runs are short (1–5 s), so a few tenths of a second of machine noise move their
@@ -70,11 +80,13 @@ const lines = [
 let allMet = true;
 for (const r of rows) {
   const ratio = r.lifeboat.wall / r.reference.wall;
-  const met = ratio <= r.target.ratio && (r.target.rssBytes === undefined || r.lifeboat.peakRssBytes <= r.target.rssBytes);
+  const judged = r.target.ratio !== undefined || r.target.rssBytes !== undefined;
+  const met = ratio <= (r.target.ratio ?? Infinity) && r.lifeboat.peakRssBytes <= (r.target.rssBytes ?? Infinity);
   allMet &&= met;
+  const target = [r.target.ratio !== undefined ? `≤ ${r.target.ratio}×` : '', r.target.rssBytes ? `≤ ${mib(r.target.rssBytes)}` : ''].filter(Boolean).join(', ');
   const rate = `${(r.bytes / (1 << 20) / r.lifeboat.wall).toFixed(0)} MiB/s`;
   lines.push(
-    `| ${r.scenario} | ${r.lifeboat.wall.toFixed(2)} s (${rate}) | ${r.reference.wall.toFixed(2)} s (${r.referenceName}) | ${ratio.toFixed(2)}× | ${r.lifeboat.cpu.toFixed(1)} | ${r.reference.cpu.toFixed(1)} | ${mib(r.lifeboat.peakRssBytes)} | ≤ ${r.target.ratio}×${r.target.rssBytes ? `, ≤ ${mib(r.target.rssBytes)}` : ''} | ${met ? 'yes' : 'NO'} |`,
+    `| ${r.scenario} | ${r.lifeboat.wall.toFixed(2)} s (${rate}) | ${r.reference.wall.toFixed(2)} s (${r.referenceName}) | ${ratio.toFixed(2)}× | ${r.lifeboat.cpu.toFixed(1)} | ${r.reference.cpu.toFixed(1)} | ${mib(r.lifeboat.peakRssBytes)} | ${target || '—'} | ${judged ? (met ? 'yes' : 'NO') : ''} |`,
   );
 }
 

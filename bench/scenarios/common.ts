@@ -12,7 +12,8 @@ export interface Row {
   referenceName: string;
   /** Bytes processed, for a rate column. */
   bytes: number;
-  target: { ratio: number; rssBytes?: number };
+  /** What the row is judged by; a row with neither is shown for comparison only. */
+  target: { ratio?: number; rssBytes?: number };
   /** Lifeboat's wall time over the reference's in each round (the two ran back to back). */
   paired?: number[];
 }

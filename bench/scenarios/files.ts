@@ -1,5 +1,5 @@
 /**
- * Files: a generated mixed directory.
+ * Files: a directory (bench/dataset.ts: D1, or the generated mixed one).
  * - backup to N fs sites next to `tar -cf - | zstd -3 -T1 | age -r R | tee A … > N` followed by
  *   `sync` (Lifeboat fsyncs what it stores, so the reference does too). Target ≤ 0.9×, ≤ 200 MiB RSS.
  * - restore from an fs site to a new folder next to `age -d | zstd -d | tar -x` of a local copy of
@@ -8,28 +8,27 @@
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataset } from '../dataset.ts';
+import type { Dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
 import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, pairedRatios, warm, type Row } from './common.ts';
 
 export interface FilesOptions {
-  readonly size: number;
+  readonly data: Dataset;
   readonly rounds: number;
   readonly sites: number;
   /** Also measure a restore. */
   readonly restore: boolean;
 }
 
-const gib = (n: number): string => (n >= 2 ** 30 ? `${n / 2 ** 30} GiB` : `${n / 2 ** 20} MiB`);
-
 export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
-  const data = await dataset(o.size);
+  const data = o.data.dir;
   const names = Array.from({ length: o.sites }, (_, i) => `s${i + 1}`);
   const ws = await benchWorkspace(() => `sites:\n${names.map((n) => `  ${n}: { type: fs, path: ./${n} }\n`).join('')}jobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
   const refs = names.map((n) => `"${ws.dir}/ref-${n}"`);
   try {
-    // Warm the page cache so that neither side pays for the first read from disk.
-    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
+    // Warm the page cache so that neither side pays for the first read from disk (through a pipe:
+    // GNU tar does not read the files' contents when its archive is /dev/null itself).
+    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . | cat > /dev/null`]);
     const backups = { ours: [] as Measured[], reference: [] as Measured[] };
     const restores = { ours: [] as Measured[], reference: [] as Measured[] };
     const reference = `tar -cf - -C "${data}" . | zstd -3 -T1 -q | age -r ${ws.recipient} | tee ${refs.slice(1).join(' ')} > ${refs[0]} && sync ${refs.join(' ')}`;
@@ -54,23 +53,23 @@ export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
     }
     const rows: Row[] = [
       {
-        scenario: `files backup, ${gib(o.size)} mixed, ${o.sites} fs sites`,
+        scenario: `files backup, ${o.data.label}, ${o.sites} fs sites`,
         lifeboat: median(backups.ours),
         reference: median(backups.reference),
         paired: pairedRatios(backups.ours, backups.reference),
         referenceName: `tar \\| zstd -3 -T1 \\| age \\| tee (${o.sites} files); sync`,
-        bytes: o.size,
+        bytes: o.data.bytes,
         target: { ratio: 0.9, rssBytes: 200 << 20 },
       },
     ];
     if (o.restore) {
       rows.push({
-        scenario: `files restore, ${gib(o.size)} mixed, from an fs site`,
+        scenario: `files restore, ${o.data.label}, from an fs site`,
         lifeboat: median(restores.ours),
         reference: median(restores.reference),
         paired: pairedRatios(restores.ours, restores.reference),
         referenceName: 'age -d \\| zstd -d \\| tar -x of a local payload; sync',
-        bytes: o.size,
+        bytes: o.data.bytes,
         target: { ratio: 1.0, rssBytes: 200 << 20 },
       });
     }

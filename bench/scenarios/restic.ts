@@ -1,13 +1,13 @@
 /**
  * Lifeboat next to restic, the usual open-source choice, on the same directory: a first backup to
  * two local repositories, restic's two runs side by side (the faster of the ways to reach two
- * repositories; one after the other is slower still). Lifeboat stores to two fs sites. Target:
- * ≤ 0.4× restic's time. Skipped when restic is not installed.
+ * repositories; one after the other is slower still). Lifeboat stores to two fs sites. Target on
+ * D1: ≤ 0.4× restic's time. Skipped when restic is not installed.
  */
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataset } from '../dataset.ts';
+import type { Dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
 import { alternate, benchWorkspace, emptySite, lifeboatCmd, median, pairedRatios, type Row } from './common.ts';
 
@@ -20,14 +20,14 @@ export function resticAvailable(): boolean {
   }
 }
 
-export async function resticScenario(size: number, rounds: number): Promise<Row> {
-  const data = await dataset(size);
+export async function resticScenario(dataset: Dataset, rounds: number, target?: number): Promise<Row> {
+  const data = dataset.dir;
   const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\njobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
   // restic's repository password (a benchmark-only value; restic needs one).
   const env = { ...process.env, RESTIC_PASSWORD: 'lifeboat-bench' };
   const repos = [join(ws.dir, 'restic-a'), join(ws.dir, 'restic-b')];
   try {
-    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . > /dev/null`]);
+    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . | cat > /dev/null`]);
     const runs = { ours: [] as Measured[], reference: [] as Measured[] };
     for (let i = 0; i < rounds; i++) {
       await emptySite(join(ws.dir, 'a'));
@@ -40,13 +40,13 @@ export async function resticScenario(size: number, rounds: number): Promise<Row>
       await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(restic, env), runs);
     }
     return {
-      scenario: `files backup, ${size >> 20} MiB mixed, 2 sites, next to restic`,
+      scenario: `files backup, ${dataset.label}, 2 sites, next to restic`,
       lifeboat: median(runs.ours),
       reference: median(runs.reference),
       paired: pairedRatios(runs.ours, runs.reference),
       referenceName: `restic ${execFileSync('restic', ['version']).toString().split(' ')[1]} backup to 2 local repositories at once`,
-      bytes: size,
-      target: { ratio: 0.4 },
+      bytes: dataset.bytes,
+      target: { ratio: target },
     };
   } finally {
     await rm(ws.dir, { recursive: true, force: true });

@@ -23,7 +23,7 @@ export function register(program: Command, run: (fn: (out: Out) => Promise<numbe
   program
     .command('keygen')
     .description('create an age identity (private key) and print its recipient (public key)')
-    .option('-o, --output <file>', 'write the identity to this file (mode 0600) instead of stdout')
+    .option('-o, --output <file>', 'write the identity to this file (mode 0600, never overwritten); without it the identity, a secret, is printed on stdout as age-keygen does')
     .option('-R, --recipients-file <file>', 'also write the recipient to this file (for encryption.recipientsFile)')
     .option('--if-missing', 'keep an existing identity file and just print its recipient')
     .option('--signing', 'create an Ed25519 signing key (signing.keyFile) instead, and print its public key (for signing.publicKeys)')
