@@ -5,12 +5,11 @@
  * - restore from an fs site to a new folder next to `age -d | zstd -d | tar -x` of a local copy of
  *   the same payload. Target ≤ 1.0×.
  */
-import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, pairedRatios, warm, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, latestPayload, lifeboatCmd, median, pairedRatios, warm, warmTree, type Row } from './common.ts';
 
 export interface FilesOptions {
   readonly data: Dataset;
@@ -26,15 +25,18 @@ export async function filesScenarios(o: FilesOptions): Promise<Row[]> {
   const ws = await benchWorkspace(() => `sites:\n${names.map((n) => `  ${n}: { type: fs, path: ./${n} }\n`).join('')}jobs:\n  bench:\n    source: { type: files, paths: ["${data}"] }\n`);
   const refs = names.map((n) => `"${ws.dir}/ref-${n}"`);
   try {
-    // Warm the page cache so that neither side pays for the first read from disk (through a pipe:
-    // GNU tar does not read the files' contents when its archive is /dev/null itself).
-    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . | cat > /dev/null`]);
     const backups = { ours: [] as Measured[], reference: [] as Measured[] };
     const restores = { ours: [] as Measured[], reference: [] as Measured[] };
     const reference = `tar -cf - -C "${data}" . | zstd -3 -T1 -q | age -r ${ws.recipient} | tee ${refs.slice(1).join(' ')} > ${refs[0]} && sync ${refs.join(' ')}`;
     for (let i = 0; i < o.rounds; i++) {
       for (const n of names) await emptySite(join(ws.dir, n));
-      await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(reference), backups);
+      // Each side starts with the tree in the page cache.
+      await alternate(
+        i,
+        () => (warmTree(data), measure(`${lifeboatCmd} backup bench -c "${ws.config}"`)),
+        () => (warmTree(data), measure(reference)),
+        backups,
+      );
       for (const r of names) await rm(join(ws.dir, `ref-${r}`), { force: true });
       if (!o.restore) continue;
       // The reference reads a local copy of the very payload Lifeboat stored.

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset } from '../dataset.ts';
 import { measure, type Measured } from '../measure.ts';
-import { alternate, benchWorkspace, emptySite, lifeboatCmd, median, pairedRatios, type Row } from './common.ts';
+import { alternate, benchWorkspace, emptySite, lifeboatCmd, median, pairedRatios, warmTree, type Row } from './common.ts';
 
 export function resticAvailable(): boolean {
   try {
@@ -27,7 +27,6 @@ export async function resticScenario(dataset: Dataset, rounds: number, target?: 
   const env = { ...process.env, RESTIC_PASSWORD: 'lifeboat-bench' };
   const repos = [join(ws.dir, 'restic-a'), join(ws.dir, 'restic-b')];
   try {
-    execFileSync('sh', ['-c', `tar -cf - -C "${data}" . | cat > /dev/null`]);
     const runs = { ours: [] as Measured[], reference: [] as Measured[] };
     for (let i = 0; i < rounds; i++) {
       await emptySite(join(ws.dir, 'a'));
@@ -37,7 +36,12 @@ export async function resticScenario(dataset: Dataset, rounds: number, target?: 
         execFileSync('restic', ['init', '-q', '-r', r], { env, stdio: 'ignore' });
       }
       const restic = `restic backup -q -r "${repos[0]}" "${data}" & a=$!; restic backup -q -r "${repos[1]}" "${data}" & b=$!; wait $a && wait $b && sync -f "${ws.dir}"`;
-      await alternate(i, () => measure(`${lifeboatCmd} backup bench -c "${ws.config}"`), () => measure(restic, env), runs);
+      await alternate(
+        i,
+        () => (warmTree(data), measure(`${lifeboatCmd} backup bench -c "${ws.config}"`)),
+        () => (warmTree(data), measure(restic, env)),
+        runs,
+      );
     }
     return {
       scenario: `files backup, ${dataset.label}, 2 sites, next to restic`,
