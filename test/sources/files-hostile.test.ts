@@ -4,13 +4,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newSnapshotId } from '../../src/catalog/snapshot-id.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { restore } from '../../src/operations/restore.ts';
-import { backupPipeline } from '../../src/pipeline/backup.ts';
-import type { Source } from '../../src/sources/source.ts';
+import { commitArchive } from '../helpers/commit-archive.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 import { run } from '../helpers/streams.ts';
 
@@ -18,29 +15,7 @@ let ws: Workspace;
 let ctx: Context;
 
 /** Commits `archive` as a snapshot of job `tree`, as if a files backup had produced it. */
-async function commitArchive(archive: Buffer): Promise<string> {
-  const source: Source = {
-    kind: 'files',
-    ext: 'tar',
-    targetKind: 'a directory',
-    dump: () => ({ stream: Readable.from([archive]), done: Promise.resolve({}) }),
-    checkTarget: async () => [],
-    isSource: () => false,
-    restore: async () => ({}),
-  };
-  const snapshotId = newSnapshotId();
-  await backupPipeline({
-    job: 'tree',
-    snapshotId,
-    source,
-    sites: [await ctx.site('a')],
-    minSites: 1,
-    recipients: ctx.config.encryption.recipients,
-    compressionLevel: 3,
-    signal: new AbortController().signal,
-  });
-  return snapshotId;
-}
+const commit = (archive: Buffer): Promise<string> => commitArchive(ctx, 'tree', 'a', archive);
 
 beforeAll(async () => {
   ws = await workspace();
@@ -72,7 +47,7 @@ const cases: [string, () => Promise<Buffer>, RegExp][] = [
 
 describe('restoring hostile archives', () => {
   it.each(cases)('refuses %s', async (_name, make, message) => {
-    const id = await commitArchive(await make());
+    const id = await commit(await make());
     const target = join(ws.dir, `target-${id}`);
     await expect(restore(ctx, 'tree', { snapshot: id, target })).rejects.toThrow(message);
     expect(existsSync(target)).toBe(false);
