@@ -104,10 +104,18 @@ async function restoreWith(ctx: Context, job: JobConfig, source: Source, r: Rest
       throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);
     }
     const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
-    const hold = await new Hold(sites, job.name, entry.id, r.purpose ?? 'restore').take();
+    // The hold is written beside the restore's first reads, not before them: taking it is best
+    // effort anyway (holds.ts), and it costs a PUT per site (a round trip to each S3 site, synced
+    // writes on an fs site) that the download need not wait for. A prune that lists the holds
+    // just before this one lands could remove the snapshot whether or not the read had started;
+    // the read then fails over to the next site. The release waits for the writes, so that no
+    // hold is left behind by a restore that failed while they were under way.
+    const hold = new Hold(sites, job.name, entry.id, r.purpose ?? 'restore');
+    const taken = hold.take();
     try {
       return await restoreHeld(r, job.name, entry, sites, source, identities, started, prepared, worker);
     } finally {
+      await taken;
       await hold.release();
     }
   } catch (err) {
