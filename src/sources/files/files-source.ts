@@ -13,6 +13,7 @@ import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { LifeboatError } from '../../errors.ts';
+import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
 import { partialPath, sweepPartials } from '../partial.ts';
@@ -77,6 +78,7 @@ export class FilesSource implements Source {
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
+    if (isUrlTarget(target)) throw new LifeboatError('USAGE', `a files snapshot restores into ${this.targetKind}, not ${describeUrlTarget(target)}`);
     const path = resolve(target);
     const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;

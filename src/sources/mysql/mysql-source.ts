@@ -12,6 +12,7 @@ import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
+import { describeTarget } from '../url-target.ts';
 import type { Dump, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
 
@@ -74,7 +75,7 @@ export class MysqlSource implements Source {
   }
 
   private target(target: string, o: TargetOptions = {}): DbConnection & { database: string } {
-    if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not "${target}"`);
+    if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not ${describeTarget(target)}`);
     const t = { ...parseDbUrl(target, 'the restore target'), ...(o.password === undefined ? {} : { password: o.password }) };
     if (t.scheme !== 'mysql') throw new LifeboatError('USAGE', `a mysql snapshot restores into ${this.targetKind}, not a ${t.scheme} URL`);
     if (this.cfg.databases.length > 1) throw new LifeboatError('USAGE', 'this job dumps several databases; restoring it into one target database is not supported yet');

@@ -20,6 +20,7 @@ import { LifeboatError, describeError } from '../../errors.ts';
 import type { PostgresSourceConfig } from '../../config/model.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
+import { describeTarget } from '../url-target.ts';
 import type { Dump, ExtraPart, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { pgBin, pgToolInstalled, type PgTools } from './pg-bin.ts';
 import { ARCHIVE_HEADER_BYTES, parseArchiveHeader } from './archive-header.ts';
@@ -189,7 +190,7 @@ export class PostgresSource implements Source {
   }
 
   private target(target: string, o: TargetOptions = {}): DbConnection & { database: string } {
-    if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not "${target}"`);
+    if (!isDbUrl(target)) throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not ${describeTarget(target)}`);
     const t = { ...parseDbUrl(target, 'the restore target'), ...(o.password === undefined ? {} : { password: o.password }) };
     if (t.scheme !== 'postgres') throw new LifeboatError('USAGE', `a postgres snapshot restores into ${this.targetKind}, not a ${t.scheme} URL`);
     if (!t.database) throw new LifeboatError('USAGE', 'the restore target URL must name a database (postgres://user@host:5432/dbname)');

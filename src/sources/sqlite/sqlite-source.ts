@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { backup, DatabaseSync } from 'node:sqlite';
 import type { SqliteSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
+import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import { deferredStream } from '../child.ts';
 import { partialPath, sweepPartials } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
@@ -61,7 +62,7 @@ export class SqliteSource implements Source {
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
-    if (/^[a-z]+:\/\//.test(target)) throw new LifeboatError('USAGE', `a sqlite snapshot restores into ${this.targetKind}, not "${target}"`);
+    if (isUrlTarget(target)) throw new LifeboatError('USAGE', `a sqlite snapshot restores into ${this.targetKind}, not ${describeUrlTarget(target)}`);
     const path = resolve(target);
     const st = await lstat(path).catch(() => undefined);
     if (st?.isDirectory()) throw new LifeboatError('USAGE', `the restore target ${target} is a directory; a sqlite snapshot restores into a file path`);
