@@ -33,6 +33,7 @@ import { SiteSlots } from './site-slots.ts';
 import { SiteHealth } from './site-health.ts';
 import type { DrillState } from './drill-state.ts';
 import { readJobState, type JobState } from './state.ts';
+import { redactTarget } from '../sources/url-target.ts';
 
 export interface DaemonOptions {
   readonly concurrency: number;
@@ -239,7 +240,7 @@ export class Daemon {
     const ac = new AbortController();
     const op = this.operations.create('restore', job.name, reason);
     this.restores.add(ac);
-    this.log.info({ backup_job: job.name, operation: op.id, snapshot: request.snapshot, target: request.target }, 'restore queued');
+    this.log.info({ backup_job: job.name, operation: op.id, snapshot: request.snapshot, target: redactTarget(request.target) }, 'restore queued');
     void this.queue
       .add(async () => {
         this.operations.start(op);

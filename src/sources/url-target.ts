@@ -24,3 +24,20 @@ export function describeUrlTarget(text: string): string {
 export function describeTarget(text: string): string {
   return isUrlTarget(text) ? describeUrlTarget(text) : `"${text}"`;
 }
+
+/**
+ * A target as given, for logs and messages: a URL loses its password and its query (where
+ * connection secrets such as `sslpassword` go); a path stays as it is.
+ */
+export function redactTarget(text: string): string {
+  if (!isUrlTarget(text)) return text;
+  try {
+    const u = new URL(text);
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.href;
+  } catch {
+    return describeUrlTarget(text);
+  }
+}

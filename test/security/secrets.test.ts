@@ -21,6 +21,8 @@ const SECRETS = {
   LB_SEC_HOOK: 'hook-token-Zr55Ty',
   LB_SEC_PING: 'ping-uuid-Hj38Nc',
   LB_SEC_TOKEN: 'api-token-Wd93Fs',
+  // Typed by a user into a restore target's URL (refused, but never repeated).
+  LB_SEC_TYPED: 'typed-pass-Kc64Rw',
 };
 const PG = process.env.LIFEBOAT_TEST_PGUSER ?? 'postgres';
 const SRC = `lifeboat_secsrc_${process.pid}`;
@@ -79,6 +81,10 @@ describe('secrets', () => {
     await cli('snapshots', 'db', '--json');
     await cli('restore', 'db', '--to', `postgres://${PG}@127.0.0.1:5432/lifeboat_secret_restore_${process.pid}`, '--dry-run', '--json');
     await cli('restore', 'db', '--to', 'postgres://nobody@127.0.0.1:1/x', '--json'); // fails: its error is scanned too
+    const typed = `postgres://${PG}:${SECRETS.LB_SEC_TYPED}@127.0.0.1:5432/x?sslpassword=${SECRETS.LB_SEC_TYPED}`;
+    await cli('restore', 'db', '--to', typed, '--dry-run');
+    await cli('restore', 'db', '--to', typed, '--dry-run', '--json');
+    await cli('restore', 'db', '--to', `https://u:${SECRETS.LB_SEC_TYPED}@h.example/x`);
     await cli('drill', 'db', '--json');
     await cli('verify', 'db', '--json');
     await cli('config', 'check');
@@ -101,6 +107,7 @@ describe('secrets', () => {
       const ops = [
         await call('POST', '/api/v1/jobs/db/backups'),
         await call('POST', '/api/v1/jobs/db/restores', JSON.stringify({ target: 'postgres://nobody@127.0.0.1:1/x' })),
+        await call('POST', '/api/v1/jobs/db/restores', JSON.stringify({ target: `postgres://nobody:${SECRETS.LB_SEC_TYPED}@127.0.0.1:1/x` })),
         await call('POST', '/api/v1/jobs/db/drills'),
       ].map((r) => (r.operation as { id: string }).id);
       for (const id of ops) {

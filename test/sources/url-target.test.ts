@@ -10,7 +10,7 @@ import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { restore } from '../../src/operations/restore.ts';
 import { createSource } from '../../src/sources/registry.ts';
-import { describeUrlTarget, isUrlTarget } from '../../src/sources/url-target.ts';
+import { describeUrlTarget, isUrlTarget, redactTarget } from '../../src/sources/url-target.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 
 const SECRET_URL = 'postgres://admin:hunter2-secret@db.example:5432/prod?sslpassword=other-secret';
@@ -71,5 +71,13 @@ describe('restore targets that are URLs', () => {
       expect(err.message).toMatch(/restores into .*, not a URL \(https:\/\/files\.example\/…\)$/);
       expect(err.message).not.toMatch(/alice|hunter2|other-secret/);
     }
+  });
+});
+
+describe('targets in logs and messages', () => {
+  it('keep a URL without its password and query, and a path as it is', () => {
+    expect(redactTarget(SECRET_URL)).toBe('postgres://admin@db.example:5432/prod');
+    expect(redactTarget('/var/restore/x')).toBe('/var/restore/x');
+    expect(redactTarget('postgres://h/db')).toBe('postgres://h/db');
   });
 });

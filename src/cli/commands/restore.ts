@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Context } from '../../operations/context.ts';
 import { LifeboatError } from '../../errors.ts';
 import { preflight, restore, type RestoreRequest } from '../../operations/restore.ts';
+import { redactTarget } from '../../sources/url-target.ts';
 import { load } from '../config-path.ts';
 import { formatBytes, type Out } from '../output.ts';
 
@@ -64,7 +65,7 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
           if (o.dryRun) {
             const p = await preflight(ctx, jobName, request(o));
             const lines = p.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.check}: ${c.detail}`);
-            lines.push(p.ok ? `restore of ${p.job} into ${o.to} would go ahead (nothing was written)` : `restore of ${p.job} into ${o.to} would fail`);
+            lines.push(p.ok ? `restore of ${p.job} into ${redactTarget(o.to)} would go ahead (nothing was written)` : `restore of ${p.job} into ${redactTarget(o.to)} would fail`);
             out.result(lines.join('\n'), p);
             return p.ok ? 0 : 1;
           }
@@ -75,12 +76,12 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
             onFallback: (site, err, next) => out.info(`site ${site} failed (${err.message}); trying site ${next}`),
           });
           const fell = r.failedSites.length ? ` after ${r.failedSites.map((f) => f.site).join(', ')} failed` : '';
-          out.result(`restored snapshot ${r.snapshotId} of ${r.job} from site ${r.site}${fell} into ${o.to} in ${r.seconds.toFixed(1)} s`, {
+          out.result(`restored snapshot ${r.snapshotId} of ${r.job} from site ${r.site}${fell} into ${redactTarget(o.to)} in ${r.seconds.toFixed(1)} s`, {
             ok: true,
             job: r.job,
             snapshotId: r.snapshotId,
             site: r.site,
-            target: o.to,
+            target: redactTarget(o.to),
             failedSites: r.failedSites.map((f) => ({ site: f.site, error: f.error.message })),
             seconds: r.seconds,
           });
