@@ -19,6 +19,8 @@ export class Collector {
   readonly file: string;
   private readonly doc: Document;
   private readonly lines: LineCounter;
+  /** Paths whose value could not be resolved: what later checks say about them is noise. */
+  private readonly unresolved = new Set<string>();
   constructor(file: string, doc: Document, lines: LineCounter) {
     this.file = file;
     this.doc = doc;
@@ -27,10 +29,17 @@ export class Collector {
   add(path: readonly PathSegment[], message: string, atKey = false): void {
     const pos = locate(this.doc, this.lines, path, atKey);
     const p = formatPath(path);
+    if (this.unresolved.has(p)) return;
     // One line per issue: a key or value quoted in the message may hold line breaks.
     const text = message.replace(/\r?\n/g, '\\n');
     if (this.issues.some((i) => i.path === p && i.message === text)) return;
     this.issues.push({ file: this.file, line: pos?.line, col: pos?.col, path: p, message: text });
+  }
+
+  /** Reports a value that could not be resolved (a reference), and nothing more about it. */
+  unresolvable(path: readonly PathSegment[], message: string): void {
+    this.add(path, message);
+    this.unresolved.add(formatPath(path));
   }
 }
 

@@ -102,7 +102,7 @@ function resolveAll(value: unknown, path: PathSegment[], c: Collector, env: Node
     }
     if (!hasReference(value)) return value;
     const r = resolveReferences(value, env, baseDir);
-    if (!r.ok) c.add(path, r.message);
+    if (!r.ok) c.unresolvable(path, r.message);
     return r.ok ? r.value : value;
   }
   if (Array.isArray(value)) return value.map((v, i) => resolveAll(v, [...path, i], c, env, baseDir));

@@ -67,6 +67,8 @@ function targetOptions(r: RestoreRequest): TargetOptions {
 }
 
 function guardSource(source: Source, r: RestoreRequest, job: string): void {
+  // An empty target would resolve to the current folder.
+  if (r.target.trim() === '') throw new LifeboatError('USAGE', `the restore target is empty: a ${source.kind} snapshot restores into ${source.targetKind}`);
   if (!r.intoSource && source.isSource(r.target)) {
     throw new LifeboatError(
       'USAGE',

@@ -79,6 +79,16 @@ describe('config: every error names file, line, column and path', () => {
     expect(issuesOf(text)).toEqual(['5:46 sites.b.secretAccessKey: environment variable NOPE_SECRET is not set']);
   });
 
+  it('a reference that cannot be resolved is reported once, not again by the checks of its value', () => {
+    const text = config(job)
+      .replace(`recipients: [${recipient}]`, 'recipients: ["${env:NOPE_RECIPIENT}"]')
+      .replace('schedule: "0 * * * *"', 'schedule: "${env:NOPE_SCHEDULE}"');
+    expect(issuesOf(text)).toEqual([
+      '2:16 encryption.recipients[0]: environment variable NOPE_RECIPIENT is not set',
+      '9:15 jobs.docs.schedule: environment variable NOPE_SCHEDULE is not set',
+    ]);
+  });
+
   it('an unreadable secret file', async () => {
     const text = config(job).replace('  b: { type: fs, path: ./site-b }', '  b: { type: s3, bucket: x, secretAccessKey: "${file:./missing-secret}" }');
     expect(issuesOf(text)[0]).toMatch(/^5:46 sites\.b\.secretAccessKey: cannot read secret file .*missing-secret: file not found$/);

@@ -1,6 +1,7 @@
 // A restore target of the wrong kind is a usage error: a URL given to a source that restores into
-// a path is refused (not turned into a folder named "postgres:"), and a URL is named without the
-// user, password, path or query that someone may have typed into it.
+// a path is refused (not turned into a folder named "postgres:"), an empty one is not taken for the
+// current folder, and a URL is named without the user, password, path or query that someone may
+// have typed into it.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -56,6 +57,13 @@ describe('restore targets that are URLs', () => {
     const err = await refusal(restore(ctx, 'files', { snapshot: 'latest', target: SECRET_URL }));
     expect(err.message).toBe('a files snapshot restores into a directory, not a URL (postgres://db.example:5432/…)');
     expect(existsSync(resolve('postgres:'))).toBe(false);
+  });
+
+  it('an empty target is refused, not taken for the current folder', async () => {
+    for (const target of ['', '  ']) {
+      const err = await refusal(restore(ctx, 'files', { snapshot: 'latest', target }));
+      expect(err.message).toBe('the restore target is empty: a files snapshot restores into a directory');
+    }
   });
 
   it('each source names a wrong target without the secrets typed into it', async () => {
