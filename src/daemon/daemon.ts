@@ -27,7 +27,7 @@ import { runBackup } from './backup-runner.ts';
 import { runDrill } from './drill-runner.ts';
 import type { RunnerDeps } from './runner-deps.ts';
 import { runVerify } from './verify-runner.ts';
-import { runLeased } from './leased.ts';
+import { runLeased } from '../operations/leased.ts';
 import { doneSince, drillDoneSince, type SkipCheck } from './skip.ts';
 import { SiteSlots } from './site-slots.ts';
 import { SiteHealth } from './site-health.ts';

@@ -89,7 +89,7 @@ describe('several daemons, one config', () => {
     await stop(b);
     expect(committed).toBeDefined();
     // Until the lease ran out, the heir saw the dead daemon's lease and skipped.
-    expect(b.lines().some((l) => l.msg === 'backup skipped' && String(l.reason).includes('another daemon'))).toBe(true);
+    expect(b.lines().some((l) => l.msg === 'backup skipped' && String(l.reason).includes('another Lifeboat process'))).toBe(true);
     expect((committed!.time as number) - killedAt).toBeGreaterThan(2000);
     expect(await manifests(0, 'takeover')).toHaveLength(b.lines().filter((l) => l.msg === 'backup committed').length);
   }, 60_000);

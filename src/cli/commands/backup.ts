@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Context } from '../../operations/context.ts';
 import { backup } from '../../operations/backup.ts';
+import { runLeasedByHand } from '../../operations/leased.ts';
 import { load } from '../config-path.ts';
 import { formatBytes, rate, type Out } from '../output.ts';
 
@@ -17,10 +18,13 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
         const ctx = new Context(await load(o.config));
         try {
           const started = Date.now();
-          const r = await backup(ctx, jobName, {
-            signal,
-            onProgress: (p) => out.progress(() => `backup ${jobName}: ${formatBytes(p.sourceBytes)} read, ${formatBytes(p.storedBytes)} stored, ${rate(p.sourceBytes, started)}`),
-          });
+          // Under the job's lease, as a daemon's backups: another backup of the job may be running.
+          const r = await runLeasedByHand(ctx, jobName, signal, (leased) =>
+            backup(ctx, jobName, {
+              signal: leased,
+              onProgress: (p) => out.progress(() => `backup ${jobName}: ${formatBytes(p.sourceBytes)} read, ${formatBytes(p.storedBytes)} stored, ${rate(p.sourceBytes, started)}`),
+            }),
+          );
           const m = r.manifest;
           const lines = [
             `${r.ok ? 'snapshot' : 'FAILED: snapshot'} ${r.snapshotId} of ${r.job}: committed on ${r.committed.length} of ${r.committed.length + r.failed.length} site(s) (${r.committed.join(', ') || 'none'}; at least ${r.minSites} needed)`,

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { Context } from '../../operations/context.ts';
+import { runLeasedByHand } from '../../operations/leased.ts';
 import { heal, verify } from '../../operations/verify.ts';
 import { load } from '../config-path.ts';
 import type { Out } from '../output.ts';
@@ -54,7 +55,8 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
       run(async (out, signal) => {
         const ctx = new Context(await load(o.config));
         try {
-          const r = await heal(ctx, jobName, { check: o.check ?? false, signal });
+          // It writes the job's snapshots: under the backup lease, which a backup's sweep respects.
+          const r = await runLeasedByHand(ctx, jobName, signal, (leased) => heal(ctx, jobName, { check: o.check ?? false, signal: leased }));
           const human = [
             r.copied.length === 0 && r.failed.length === 0 ? `every site of ${r.job} holds every snapshot` : `${r.copied.length} snapshot copies made`,
             ...r.copied.map((c) => `copied ${c.snapshotId} from ${c.from} to ${c.to}`),

@@ -1,0 +1,65 @@
+// A backup or heal started by hand takes the job's lease as a daemon's backups do: while another
+// process holds it, the command refuses and names the holder, and the upload that process has
+// under way is not swept away as a leftover (which made one of two concurrent backups fail).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobLease } from '../../src/catalog/lease.ts';
+import { LifeboatError } from '../../src/errors.ts';
+import { backup } from '../../src/operations/backup.ts';
+import type { Context } from '../../src/operations/context.ts';
+import { runLeasedByHand } from '../../src/operations/leased.ts';
+import { workspace, type Workspace } from '../helpers/fixture.ts';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
+const OTHER = 'other-host:4242:abcdef';
+let ws: Workspace;
+let ctx: Context;
+/** An upload of the other holder, in the middle of being written. */
+let inFlight: string;
+
+beforeAll(async () => {
+  ws = await workspace();
+  await mkdir(join(ws.dir, 'data'));
+  await writeFile(join(ws.dir, 'data', 'a.txt'), 'a\n');
+  ctx = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\njobs:\n  files:\n    source: { type: files, paths: [./data] }\n`);
+  const folder = join(ws.dir, 'site-a', 'jobs', 'files', 'snapshots', '20261129T000000Z-other1');
+  await mkdir(folder, { recursive: true });
+  inFlight = join(folder, '.lifeboat-tmp-0123456789ab');
+  await writeFile(inFlight, 'part of a payload');
+});
+afterAll(async () => {
+  ctx?.close();
+  await ws?.cleanup();
+});
+
+describe('backups and heals started by hand', () => {
+  it('refuse while another process holds the job lease, naming it, and leave its upload alone', async () => {
+    const theirs = new JobLease(await ctx.jobSites(ctx.job('files')), 'files', 'backup', 60_000, OTHER);
+    expect((await theirs.acquire()).ok).toBe(true);
+    try {
+      const err = await runLeasedByHand(ctx, 'files', new AbortController().signal, (signal) => backup(ctx, 'files', { signal })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LifeboatError);
+      expect((err as LifeboatError).code).toBe('CONFLICT');
+      expect((err as LifeboatError).message).toMatch(new RegExp(`^another Lifeboat process \\(${OTHER}\\) is running this backup of files; its lease lasts until .*: wait for it to end, or run this again later$`));
+      // The command line says the same, with exit status 1.
+      const cli = await promisify(execFile)(process.execPath, [bin, 'heal', 'files', '-c', join(ws.dir, 'lifeboat.yaml')]).catch((e: { code: number; stderr: string }) => e);
+      expect((cli as { code: number }).code).toBe(1);
+      expect((cli as { stderr: string }).stderr).toContain(`another Lifeboat process (${OTHER}) is running this backup of files`);
+      expect(existsSync(inFlight)).toBe(true);
+    } finally {
+      await theirs.release();
+    }
+  });
+
+  it('run once the lease is free, and then sweep what an interrupted upload left', async () => {
+    const r = await runLeasedByHand(ctx, 'files', new AbortController().signal, (signal) => backup(ctx, 'files', { signal }));
+    expect(r.ok).toBe(true);
+    expect(existsSync(inFlight)).toBe(false);
+    // The lease is released afterwards.
+    expect(await readdir(join(ws.dir, 'site-a', 'locks')).catch(() => [])).toEqual([]);
+  });
+});
