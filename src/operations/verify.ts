@@ -47,6 +47,15 @@ async function checkSnapshot(site: Site, m: Manifest, o: { deep: boolean; ctx: C
   }
 }
 
+/**
+ * Whether a snapshot that failed its check was removed while it was being read: prune (here or in
+ * a daemon) removes the manifest first, then the payload. Such a snapshot is gone, not damaged,
+ * and reporting it would raise a false alarm. A manifest that cannot be checked counts as present.
+ */
+async function removedMeanwhile(site: Site, job: string, id: string): Promise<boolean> {
+  return (await site.stat(manifestKey(job, id)).catch(() => null)) === undefined;
+}
+
 export async function verify(ctx: Context, jobName: string, o: { site?: string; deep?: boolean; signal?: AbortSignal; onSnapshot?: (c: SnapshotCheck) => void } = {}): Promise<VerifyReport> {
   const job = ctx.job(jobName);
   const deep = o.deep ?? false;
@@ -64,6 +73,7 @@ export async function verify(ctx: Context, jobName: string, o: { site?: string; 
     for (const s of listing.snapshots) {
       if (signal.aborted) break;
       const problem = await checkSnapshot(site, s.manifest, { deep, ctx, signal });
+      if (problem !== undefined && (await removedMeanwhile(site, job.name, s.manifest.snapshotId))) continue;
       results.push({ site: site.name, snapshotId: s.manifest.snapshotId, ok: problem === undefined, ...(problem ? { problem } : {}) });
     }
     for (const r of results) o.onSnapshot?.(r);
