@@ -1,7 +1,10 @@
 // A backup or heal started by hand takes the job's lease as a daemon's backups do: while another
 // process holds it, the command refuses and names the holder, and the upload that process has
 // under way is not swept away as a leftover (which made one of two concurrent backups fail).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,6 +55,33 @@ describe('backups and heals started by hand', () => {
       expect(existsSync(inFlight)).toBe(true);
     } finally {
       await theirs.release();
+    }
+  });
+
+  it('take over at once the lease of a process of this host that is gone, and wait for a live one', async () => {
+    const here = { host: hostname(), pidNamespace: readlinkSync('/proc/self/ns/pid') };
+    const attempt = (): Promise<unknown> => runLeasedByHand(ctx, 'files', new AbortController().signal, async () => 'ran').catch((e: unknown) => e);
+    const hold = async (pid: number, pidNamespace = here.pidNamespace): Promise<JobLease> => {
+      const lease = new JobLease(await ctx.jobSites(ctx.job('files')), 'files', 'backup', 60_000, `${here.host}:${pid}:killed`, { host: here.host, pid, pidNamespace });
+      expect((await lease.acquire()).ok).toBe(true);
+      return lease;
+    };
+    // A process that ran on this host and is gone: its lease does not hold the next run back.
+    const gone = spawn(process.execPath, ['-e', '']);
+    await once(gone, 'exit');
+    await hold(gone.pid!);
+    expect(await attempt()).toBe('ran');
+    // A live one, or one whose pid means another namespace's process, holds it until it expires.
+    const live = spawn('sleep', ['30']);
+    try {
+      const lease = await hold(live.pid!);
+      expect(String(await attempt())).toMatch(/is running this backup of files/);
+      await lease.release();
+      const other = await hold(gone.pid!, 'pid:[1]');
+      expect(String(await attempt())).toMatch(/is running this backup of files/);
+      await other.release();
+    } finally {
+      live.kill();
     }
   });
 
