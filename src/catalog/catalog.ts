@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { LifeboatError, describeError } from '../errors.ts';
 import type { Site } from '../sites/site.ts';
-import { manifestKey, parseSnapshotKey, snapshotsPrefix } from './layout.ts';
+import { MARKER_KEY, manifestKey, parseSnapshotKey, snapshotsPrefix } from './layout.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 
 export interface SiteSnapshot {
@@ -32,6 +32,12 @@ export interface SiteListing {
   readonly damaged: { id: string; reason: string }[];
   /** Set when the site could not be listed at all. */
   readonly error?: LifeboatError;
+  /**
+   * Set when the site holds nothing of the job and no repository marker either: a site no backup
+   * has written yet, or a wrong path, bucket or prefix, or a volume that is not mounted — which an
+   * on-call engineer must not take for "no snapshots".
+   */
+  readonly noRepository?: string;
 }
 
 const MAX_MANIFEST_BYTES = 1 << 20;
@@ -73,6 +79,10 @@ export async function listSite(site: Site, job: string, trusted?: ReadonlyMap<st
         snapshots.push({ site: site.name, manifest: r.value, ...(size === undefined ? {} : { payloadSize: size }) });
       } else damaged.push({ id, reason: describeError(r.reason) });
     });
+  }
+  if (ids.length === 0 && payloadSizes.size === 0 && (await site.stat(MARKER_KEY).catch(() => null)) === undefined) {
+    const noRepository = `no Lifeboat repository at ${site.location} (no ${MARKER_KEY}): a site gets one with its first backup, and a wrong path, bucket or prefix or an unmounted volume looks the same`;
+    return { site: site.name, snapshots, damaged, noRepository };
   }
   return { site: site.name, snapshots, damaged };
 }

@@ -18,13 +18,15 @@ export async function listSnapshots(ctx: Context, jobName: string, o: { site?: s
 /** Picks `latest` or an id from a list; a clear error when it is not there. */
 export function pickSnapshot(list: SnapshotList, wanted: string): SnapshotEntry {
   const unreachable = list.listings.filter((l) => l.error).map((l) => l.error!.message);
-  const note = unreachable.length ? ` (could not list: ${unreachable.join('; ')})` : '';
+  const bare = list.listings.filter((l) => l.noRepository).map((l) => `site ${l.site}: ${l.noRepository}`);
+  const note = [...(unreachable.length ? [`could not list: ${unreachable.join('; ')}`] : []), ...bare].join('; ');
+  const noted = note ? ` (${note})` : '';
   if (wanted === 'latest') {
     const first = list.snapshots[0];
-    if (!first) throw new LifeboatError('NOT_FOUND', `job ${list.job} has no snapshot yet${note}`);
+    if (!first) throw new LifeboatError('NOT_FOUND', `job ${list.job} has no snapshot yet${noted}`);
     return first;
   }
   const found = list.snapshots.find((s) => s.id === wanted);
-  if (!found) throw new LifeboatError('NOT_FOUND', `job ${list.job} has no snapshot ${wanted}${note}; \`lifeboat snapshots ${list.job}\` lists them`);
+  if (!found) throw new LifeboatError('NOT_FOUND', `job ${list.job} has no snapshot ${wanted}${noted}; \`lifeboat snapshots ${list.job}\` lists them`);
   return found;
 }

@@ -27,6 +27,7 @@ export function register(program: Command, run: (fn: (out: Out) => Promise<numbe
           }));
           const problems = list.listings.flatMap((l) => [
             ...(l.error ? [`site ${l.site}: could not list: ${l.error.message}`] : []),
+            ...(l.noRepository ? [`site ${l.site}: ${l.noRepository}`] : []),
             ...l.damaged.map((d) => `site ${l.site}: snapshot ${d.id} is damaged: ${d.reason}`),
           ]);
           const human = [
