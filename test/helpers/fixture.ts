@@ -1,5 +1,5 @@
 /** A throwaway workspace for operation tests: keys, a config written from YAML, temp folders. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
@@ -37,5 +37,13 @@ export async function workspace(): Promise<Workspace> {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+  return ws;
+}
+
+/** A workspace with a one-file folder `data/` in it, for files jobs whose contents do not matter. */
+export async function workspaceWithData(): Promise<Workspace> {
+  const ws = await workspace();
+  await mkdir(join(ws.dir, 'data'));
+  await writeFile(join(ws.dir, 'data', 'a.txt'), 'a\n');
   return ws;
 }

@@ -15,7 +15,7 @@ import { LifeboatError } from '../../src/errors.ts';
 import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { runLeasedByHand } from '../../src/operations/leased.ts';
-import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { workspaceWithData, type Workspace } from '../helpers/fixture.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
 const OTHER = 'other-host:4242:abcdef';
@@ -25,9 +25,7 @@ let ctx: Context;
 let inFlight: string;
 
 beforeAll(async () => {
-  ws = await workspace();
-  await mkdir(join(ws.dir, 'data'));
-  await writeFile(join(ws.dir, 'data', 'a.txt'), 'a\n');
+  ws = await workspaceWithData();
   ctx = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\njobs:\n  files:\n    source: { type: files, paths: [./data] }\n`);
   const folder = join(ws.dir, 'site-a', 'jobs', 'files', 'snapshots', '20261129T000000Z-other1');
   await mkdir(folder, { recursive: true });

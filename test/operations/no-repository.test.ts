@@ -2,7 +2,6 @@
 // is not mounted: a site that holds nothing of the job and no repository marker says so, in the
 // listing and in the error of a restore that finds nothing.
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,16 +9,14 @@ import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { restore } from '../../src/operations/restore.ts';
 import { listSnapshots } from '../../src/operations/snapshots.ts';
-import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { workspaceWithData, type Workspace } from '../helpers/fixture.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'lifeboat');
 let ws: Workspace;
 let ctx: Context;
 
 beforeAll(async () => {
-  ws = await workspace();
-  await mkdir(join(ws.dir, 'data'));
-  await writeFile(join(ws.dir, 'data', 'a.txt'), 'a\n');
+  ws = await workspaceWithData();
   // Site b's path has a typo: nothing was ever written there.
   ctx = await ws.context(
     `sites:\n  a: { type: fs, path: ./site-a }\n  b: { type: fs, path: ./site-typo }\njobs:\n  files:\n    source: { type: files, paths: [./data] }\n    sites: [a]\n  elsewhere:\n    source: { type: files, paths: [./data] }\n    sites: [b]\n`,

@@ -3,8 +3,7 @@
 // current folder, and a URL is named without the user, password, path or query that someone may
 // have typed into it.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/errors.ts';
 import { backup } from '../../src/operations/backup.ts';
@@ -12,7 +11,7 @@ import type { Context } from '../../src/operations/context.ts';
 import { restore } from '../../src/operations/restore.ts';
 import { createSource } from '../../src/sources/registry.ts';
 import { describeUrlTarget, isUrlTarget, redactTarget } from '../../src/sources/url-target.ts';
-import { workspace, type Workspace } from '../helpers/fixture.ts';
+import { workspaceWithData, type Workspace } from '../helpers/fixture.ts';
 
 const SECRET_URL = 'postgres://admin:hunter2-secret@db.example:5432/prod?sslpassword=other-secret';
 const connection = { scheme: 'postgres', host: '127.0.0.1', port: 5432, database: 'x' } as const;
@@ -21,9 +20,7 @@ let ws: Workspace;
 let ctx: Context;
 
 beforeAll(async () => {
-  ws = await workspace();
-  await mkdir(join(ws.dir, 'data'));
-  await writeFile(join(ws.dir, 'data', 'a.txt'), 'a\n');
+  ws = await workspaceWithData();
   ctx = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\njobs:\n  files:\n    source: { type: files, paths: [./data] }\n`);
   await backup(ctx, 'files', {});
 });
