@@ -40,6 +40,22 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * A request body's problems, each with its field: "target: required", "body: unknown key "x"".
+ * The body is parsed with `reportInput` so that a missing field can be told from a wrong one; the
+ * input itself is never put into the answer (a target may hold a typed password).
+ */
+function badRequest(err: z.ZodError): HttpError {
+  const text = err.issues.map((i) => {
+    const where = i.path.join('.') || 'body';
+    if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    if (i.code === 'invalid_type' && i.input === undefined) return `${where}: required`;
+    if (i.code === 'too_small' && i.origin === 'string' && i.minimum === 1) return `${where}: must not be empty`;
+    return `${where}: ${i.message}`;
+  });
+  return new HttpError(400, 'BAD_REQUEST', text.join('; '));
+}
+
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(`${JSON.stringify(body, null, 2)}\n`);
@@ -110,7 +126,11 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
       return json(res, 200, {
         job: job.name,
         snapshots: list.snapshots.map((s) => ({ id: s.id, createdAt: s.manifest.createdAt, sourceBytes: s.manifest.payload.plaintext.bytes, storedBytes: s.manifest.payload.ciphertext.bytes, sites: s.sites })),
-        problems: list.listings.flatMap((l) => [...(l.error ? [`site ${l.site}: ${l.error.message}`] : []), ...l.damaged.map((d) => `site ${l.site}: ${d.id}: ${d.reason}`)]),
+        problems: list.listings.flatMap((l) => [
+          ...(l.error ? [`site ${l.site}: ${l.error.message}`] : []),
+          ...(l.noRepository ? [`site ${l.site}: ${l.noRepository}`] : []),
+          ...l.damaged.map((d) => `site ${l.site}: ${d.id}: ${d.reason}`),
+        ]),
       });
     }
     if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'backups') {
@@ -122,11 +142,8 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
     }
     if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'restores') {
       const job = jobOr404(v, parts[1]!);
-      const parsed = restoreBody.safeParse(await readJson(req));
-      if (!parsed.success) {
-        const i = parsed.error.issues[0];
-        throw new HttpError(400, 'BAD_REQUEST', `${i?.path.join('.') || 'body'}: ${i?.message ?? 'invalid'}`);
-      }
+      const parsed = restoreBody.safeParse(await readJson(req), { reportInput: true });
+      if (!parsed.success) throw badRequest(parsed.error);
       const b = parsed.data;
       const request = {
         snapshot: b.snapshot,
@@ -150,11 +167,8 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
     if (method === 'POST' && parts[0] === 'jobs' && parts[2] === 'drills') {
       const job = jobOr404(v, parts[1]!);
       if (!job.drill) throw new HttpError(409, 'NO_DRILL', `job ${job.name} has no drill section in the config`);
-      const parsed = drillBody.safeParse(await readJson(req));
-      if (!parsed.success) {
-        const i = parsed.error.issues[0];
-        throw new HttpError(400, 'BAD_REQUEST', `${i?.path.join('.') || 'body'}: ${i?.message ?? 'invalid'}`);
-      }
+      const parsed = drillBody.safeParse(await readJson(req), { reportInput: true });
+      if (!parsed.success) throw badRequest(parsed.error);
       if (parsed.data.site !== undefined && !job.sites.includes(parsed.data.site)) throw new HttpError(400, 'BAD_REQUEST', `site: ${parsed.data.site} is not a site of job ${job.name}`);
       const op = v.daemon.triggerDrill(job, `API request by ${caller.name}`, {
         ...(parsed.data.snapshot ? { snapshot: parsed.data.snapshot } : {}),

@@ -111,6 +111,17 @@ describe('HTTP API v1', () => {
   });
 
   it.each([
+    ['{}', 'target: required'],
+    ['{"target": ""}', 'target: must not be empty'],
+    ['{"target": 5}', 'target: Invalid input: expected string, received number'],
+    ['{"target": "/x", "hack": 1, "more": 2}', 'body: unknown keys "hack", "more"'],
+  ] as const)('names what is wrong with a restore request %s', async (body, message) => {
+    const r = await call('POST', '/api/v1/jobs/docs/restores', OPERATOR, body);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toEqual({ code: 'BAD_REQUEST', message });
+  });
+
+  it.each([
     ['an unknown job', 'POST', '/api/v1/jobs/nope/backups', '', 404],
     ['a restore without a target', 'POST', '/api/v1/jobs/docs/restores', '{}', 400],
     ['a body that is not JSON', 'POST', '/api/v1/jobs/docs/restores', '{"target": ', 400],
