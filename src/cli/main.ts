@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { LifeboatError, type ErrorCode } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { createOut, type Out } from './output.ts';
+import { sweepTempDirs } from '../temp-dir.ts';
 
 type Run = (fn: (out: Out, signal: AbortSignal) => Promise<number>) => Promise<void>;
 interface CommandModule {
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // Beside the command: what killed Lifeboat processes left in the temporary folder (temp-dir.ts).
+    const swept = sweepTempDirs().catch(() => []);
     try {
       code = await fn(out, ac.signal);
     } catch (err) {
@@ -68,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await swept;
     }
   };
 

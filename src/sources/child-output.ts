@@ -14,11 +14,11 @@
  * The socket is created paused; whichever way is used first starts it. Writes to a socket behave
  * like writes to a pipe for the child (EOF when it exits, EPIPE when we go away).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { tempDir } from '../temp-dir.ts';
 
 /** Where direct reads go. */
 export interface DirectSink {
@@ -52,7 +52,7 @@ export class ChildOutput extends Readable {
    * child has it). Everything on disk is removed before this returns.
    */
   async open(): Promise<Socket> {
-    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-out-'));
+    const dir = await tempDir('out');
     const server = createServer();
     try {
       const path = join(dir, 's');

@@ -8,9 +8,8 @@
  * with the reason while the socket stays open, and the consumer must be stopped before `stop()`
  * lets the socket close — a consumer never sees a failed stream end as if it were whole.
  */
-import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
+import { rm, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +19,7 @@ import type { Site } from '../../sites/site.ts';
 import type { SocketInput } from '../../sources/source.ts';
 import { CipherFeeder } from './cipher-feed.ts';
 import { reviveError, type Expectation, type FromWorker, type Vetting, type WorkerJob } from './protocol.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 export interface PlaintextInput {
   /** A worker started ahead (WorkerStart); a new one otherwise. */
@@ -142,7 +142,7 @@ export class Plaintext extends Readable implements SocketInput {
       if (dir) await rm(dir, { recursive: true, force: true });
     };
     try {
-      dir = await mkdtemp(join(tmpdir(), 'lifeboat-restore-'));
+      dir = await tempDir('restore');
       await listen(outServer, join(dir, 'out'));
       const job: WorkerJob = {
         identities: input.identities.map((i) => ({ privateKey: i.privateKey, recipient: { text: i.recipient.text, publicKey: i.recipient.publicKey, raw: i.recipient.raw } })),

@@ -5,12 +5,12 @@
  * through argv, where any user of the host could read them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DbConnection } from '../../config/model.ts';
 import { LifeboatError } from '../../errors.ts';
 import { describeDb } from '../db-url.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 export interface MysqlTools {
   readonly dump: string;
@@ -33,7 +33,7 @@ function quoteOption(v: string): string {
 
 /** An option file for one connection; call `remove` when the child has exited. */
 export async function optionFile(c: DbConnection): Promise<{ path: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'lifeboat-my-'));
+  const dir = await tempDir('my');
   const path = join(dir, 'client.cnf');
   const lines = ['[client]', `host=${quoteOption(c.host)}`, `port=${c.port}`, 'protocol=TCP'];
   if (c.user) lines.push(`user=${quoteOption(c.user)}`);

@@ -11,8 +11,7 @@
  *   seekable file for a parallel restore; the file is removed afterwards.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +24,7 @@ import type { Dump, ExtraPart, Facts, PreparedTarget, RestoreOptions, Source, Ta
 import { pgBin, pgToolInstalled, type PgTools } from './pg-bin.ts';
 import { ARCHIVE_HEADER_BYTES, parseArchiveHeader } from './archive-header.ts';
 import { clientVersion, conninfo, libpqEnv, parseVersion, psql, type Version } from './pg-tools.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
@@ -272,7 +272,7 @@ export class PostgresSource implements Source {
     let spool: string | undefined;
     try {
       if (o.jobs !== undefined && o.jobs > 1) {
-        spool = await mkdtemp(join(tmpdir(), 'lifeboat-pgrestore-'));
+        spool = await tempDir('pgrestore');
         const file = join(spool, 'dump.pgdump');
         await pipeline(input, createWriteStream(file, { mode: 0o600 }));
         await runConsumer({ ...spec, args: [...args, `--jobs=${o.jobs}`, file] }, emptyInput(), o.signal);

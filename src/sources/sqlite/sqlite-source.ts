@@ -6,8 +6,7 @@
  * file without --force).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +17,7 @@ import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import { deferredStream } from '../child.ts';
 import { partialPath, sweepPartials } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 export class SqliteSource implements Source {
   readonly kind = 'sqlite';
@@ -31,7 +31,7 @@ export class SqliteSource implements Source {
 
   dump(o: { signal: AbortSignal }): Dump {
     return deferredStream(async (out): Promise<Facts> => {
-      const dir = await mkdtemp(join(tmpdir(), 'lifeboat-sqlite-'));
+      const dir = await tempDir('sqlite');
       try {
         const copy = join(dir, 'copy.sqlite');
         let pages: number;
