@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ceph.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 
@@ -98,6 +98,11 @@ describe.skipIf(!existsSync(CHROMIUM))('on-call console (headless Chromium)', ()
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
     });
     await mkdir(shots, { recursive: true });
+  });
+
+  // A failed test shows the daemon's errors (a drill that failed says why only there).
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') process.stderr.write(`daemon errors:\n${logs.join('').split('\n').filter((l) => l.includes('"level":50') && !l.includes('"ledger"')).join('\n')}\n`);
   });
 
   afterAll(async () => {
