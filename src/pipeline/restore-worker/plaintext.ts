@@ -173,9 +173,12 @@ export class Plaintext extends Readable implements SocketInput {
 
   /** Waits for the worker's end of the plaintext socket. */
   private async connect(out: Promise<Socket>): Promise<Socket> {
-    const ended = this.verdict.then(() => {
-      throw new Error('the restore worker ended before it connected');
-    });
+    // A failing worker ends the wait with its error. One that succeeded did connect first: it says
+    // "done" only after writing everything into the socket, and for a small snapshot that message
+    // can reach this thread before the server's 'connection' event does (seen with a drill of a
+    // few kilobytes while this thread was busy writing the snapshot's hold). Its connection is
+    // then still on its way.
+    const ended = this.verdict.then(() => out);
     ended.catch(() => {});
     try {
       const socket = await Promise.race([out, ended]);
