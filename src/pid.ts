@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+
 /** Whether a process of this host runs under `pid` (EPERM: it does, under another user). */
 export function processAlive(pid: number): boolean {
   try {
@@ -6,4 +8,22 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+let namespace: string | null | undefined;
+
+/**
+ * The inode of this process's Linux pid namespace, in which its pid and any pid it reads mean the
+ * same process (containers on one host may share its name, never its pids); undefined where there
+ * is none to read (not Linux, /proc not mounted).
+ */
+export function pidNamespace(): string | undefined {
+  if (namespace === undefined) {
+    try {
+      namespace = /\d+/.exec(readlinkSync('/proc/self/ns/pid'))?.[0] ?? null;
+    } catch {
+      namespace = null;
+    }
+  }
+  return namespace ?? undefined;
 }

@@ -9,33 +9,23 @@
  * A live process's folder, another host's or namespace's (a shared folder) and another user's are
  * never touched.
  */
-import { readlinkSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processAlive } from './pid.ts';
+import { pidNamespace, processAlive } from './pid.ts';
 
 const KINDS = ['out', 'restore', 'my', 'pgrestore', 'sqlite'] as const;
 export type TempKind = (typeof KINDS)[number];
 
-/** This process's pid namespace (its inode), or 0 where there is none to read. */
-function pidNamespace(): string {
-  try {
-    return /\d+/.exec(readlinkSync('/proc/self/ns/pid'))?.[0] ?? '0';
-  } catch {
-    return '0';
-  }
-}
-
 /** A new private folder (mode 0700) in the system's temporary folder. */
 export function tempDir(kind: TempKind): Promise<string> {
-  return mkdtemp(join(tmpdir(), `lifeboat-${kind}-${hostname()}-${pidNamespace()}-${process.pid}-`));
+  return mkdtemp(join(tmpdir(), `lifeboat-${kind}-${hostname()}-${pidNamespace() ?? '0'}-${process.pid}-`));
 }
 
 /** Removes the folders that dead processes of this user, host and pid namespace left in `dir`; returns their paths. */
 export async function sweepTempDirs(dir = tmpdir(), host = hostname()): Promise<string[]> {
   const escaped = host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`^lifeboat-(?:${KINDS.join('|')})-${escaped}-${pidNamespace()}-(\\d+)-[A-Za-z0-9]{6}$`);
+  const pattern = new RegExp(`^lifeboat-(?:${KINDS.join('|')})-${escaped}-${pidNamespace() ?? '0'}-(\\d+)-[A-Za-z0-9]{6}$`);
   const uid = process.getuid?.();
   const removed: string[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {

@@ -12,11 +12,11 @@
  * them). Expiry compares the holder's clock with the reader's: keep the TTL well above any skew.
  */
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import * as z from 'zod';
 import { LifeboatError } from '../errors.ts';
+import { pidNamespace } from '../pid.ts';
 import type { Site } from '../sites/site.ts';
 import { lockKey } from './layout.ts';
 
@@ -44,13 +44,9 @@ export interface LeaseProcess {
 
 /** This process. The namespace is Linux's (`pid:[inode]`); elsewhere there is none. */
 function thisProcess(): LeaseProcess {
-  let pidNamespace: string | undefined;
-  try {
-    pidNamespace = readlinkSync('/proc/self/ns/pid');
-  } catch {
-    // Not Linux, or /proc is not mounted: no holder is ever judged dead here.
-  }
-  return { host: hostname(), pid: process.pid, ...(pidNamespace ? { pidNamespace } : {}) };
+  // Without one (not Linux, /proc not mounted), no holder is ever judged dead here.
+  const ns = pidNamespace();
+  return { host: hostname(), pid: process.pid, ...(ns ? { pidNamespace: `pid:[${ns}]` } : {}) };
 }
 
 /**
