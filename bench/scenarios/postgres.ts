@@ -12,7 +12,8 @@
  * - The same backups and restores run by a daemon (`daemon-ops.ts`: requested through the API,
  *   timed by the daemon's record of the operation), next to the same reference runs: what a
  *   scheduled backup costs, without the CLI's ~0.25 s of Node start-up and module loading. Each
- *   round rotates which of the three sides goes first.
+ *   round rotates which of the three sides goes first (a full run's six rounds put each side first
+ *   twice), and the server writes out its buffers before each side (settle()).
  * Skipped (and said so) when the server is not reachable.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -83,8 +84,25 @@ export async function postgresScenarios(scale: number, rounds: number): Promise<
   ];
 }
 
-/** A daemon's operation, measured like the commands: after a \`sync\`, outside the timing. */
+/**
+ * Before each measured side: the server writes out what the step before left in its buffers (a
+ * restore's tables, a dropped database's files) outside the timing. Otherwise a checkpoint that
+ * max_wal_size starts mid-run, or the writeback of the previous restore, lands on whichever side
+ * runs next: single rounds swung by ±40%.
+ */
+function settle(): void {
+  psql('CHECKPOINT');
+}
+
+/** A command, measured after the server settled (and a `sync`, which measure() does). */
+function measured(command: string): Promise<Measured> {
+  settle();
+  return measure(command, env);
+}
+
+/** A daemon's operation, measured like the commands: after a checkpoint and a \`sync\`, outside the timing. */
 function inDaemon(run: () => Promise<Measured>): Promise<Measured> {
+  settle();
   spawnSync('sync');
   return run();
 }
@@ -119,28 +137,28 @@ async function databaseRows(db: string, label: string, rounds: number, check?: s
       for (let i = 0; i < rounds; i++) {
         await emptySite(join(ws.dir, 'a'));
         await rotate(i, [
-          [() => measure(`${lifeboatCmd} backup pg -c "${ws.config}"`, env), backups.ours],
+          [() => measured(`${lifeboatCmd} backup pg -c "${ws.config}"`), backups.ours],
           [() => inDaemon(() => daemon.run('/jobs/pg/backups')), backups.daemon],
-          [() => measure(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`, env), backups.reference],
+          [() => measured(`pg_dump -Fc -Z0 -d ${db} | zstd -3 -T1 -q | age -r ${ws.recipient} > "${ws.dir}/ref.age" && sync "${ws.dir}/ref.age"`), backups.reference],
         ]);
         const payload = await latestPayload(join(ws.dir, 'a'), 'pg');
         warm(payload, await latestPayload(join(ws.dir, 'd'), 'pg'));
         dropAll();
         await rotate(i, [
-          [() => measure(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`, env), restores.ours],
+          [() => measured(`${lifeboatCmd} restore pg -c "${ws.config}" --to ${server}/${oursDb}`), restores.ours],
           [() => inDaemon(() => daemon.run('/jobs/pg/restores', { target: `${server}/${daemonDb}` })), restores.daemon],
-          [() => measure(`createdb ${theirsDb} && age -d -i "${ws.identity}" "${payload}" | zstd -d -q | pg_restore --exit-on-error --single-transaction -d ${theirsDb}`, env), restores.reference],
+          [() => measured(`createdb ${theirsDb} && age -d -i "${ws.identity}" "${payload}" | zstd -d -q | pg_restore --exit-on-error --single-transaction -d ${theirsDb}`), restores.reference],
         ]);
         dropAll();
         if (!check) continue;
         // The drill's own measure is its recovery time (download start to verified restore).
         const report = join(ws.dir, 'drill.json');
         const drillOur = async (): Promise<Measured> => {
-          const m = await measure(`${lifeboatCmd} drill pg -c "${ws.config}" --json > "${report}"`, env);
+          const m = await measured(`${lifeboatCmd} drill pg -c "${ws.config}" --json > "${report}"`);
           return { ...m, wall: (JSON.parse(await readFile(report, 'utf8')) as { recoveryTimeSeconds: number }).recoveryTimeSeconds };
         };
         const drillRef = (): Promise<Measured> =>
-          measure(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction --no-owner -d ${theirsDb} "${dump}" && psql -X -q -t -d ${theirsDb} -c "${check}" > /dev/null`, env);
+          measured(`createdb ${theirsDb} && pg_restore --exit-on-error --single-transaction --no-owner -d ${theirsDb} "${dump}" && psql -X -q -t -d ${theirsDb} -c "${check}" > /dev/null`);
         await alternate(i, drillOur, drillRef, drills);
         psql(`DROP DATABASE IF EXISTS ${theirsDb}`);
       }
