@@ -17,6 +17,7 @@ import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
 import { WorkerStart } from '../pipeline/restore-worker/plaintext.ts';
 import { createSource } from '../sources/registry.ts';
 import type { PreparedTarget, Source, TargetOptions } from '../sources/source.ts';
+import { redactTarget } from '../sources/url-target.ts';
 import type { Context } from './context.ts';
 import { listSnapshots, pickSnapshot } from './snapshots.ts';
 
@@ -66,13 +67,15 @@ function targetOptions(r: RestoreRequest): TargetOptions {
   };
 }
 
-function guardSource(source: Source, r: RestoreRequest, job: string): void {
+async function guardSource(source: Source, r: RestoreRequest, job: string): Promise<void> {
   // An empty target would resolve to the current folder.
   if (r.target.trim() === '') throw new LifeboatError('USAGE', `the restore target is empty: a ${source.kind} snapshot restores into ${source.targetKind}`);
-  if (!r.intoSource && source.isSource(r.target)) {
+  if (r.intoSource) return;
+  const overlap = await source.overlapsSource(r.target);
+  if (overlap !== undefined) {
     throw new LifeboatError(
       'USAGE',
-      `${r.target} is the source of job ${job} itself: restoring there overwrites the live data. Restore elsewhere, or add --into-source if that is really what you want`,
+      `${redactTarget(r.target)} ${overlap} of job ${job}: restoring there overwrites the live data. Restore elsewhere, or add --into-source if that is really what you want`,
     );
   }
 }
@@ -81,7 +84,7 @@ export async function restore(ctx: Context, jobName: string, r: RestoreRequest):
   const started = Date.now();
   const job = ctx.job(jobName);
   const source = r.source ?? createSource(job.source);
-  guardSource(source, r, job.name);
+  await guardSource(source, r, job.name);
   // The restore worker starts now, beside the target's preparation and the catalog read.
   const worker = new WorkerStart();
   try {
@@ -169,7 +172,7 @@ export async function preflight(ctx: Context, jobName: string, r: RestoreRequest
   const source = createSource(job.source);
   const checks: PreflightCheck[] = [];
   await attempt(checks, 'target', async () => {
-    guardSource(source, r, job.name);
+    await guardSource(source, r, job.name);
     return (await source.checkTarget(r.target, targetOptions(r))).join('; ');
   });
   const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });

@@ -118,7 +118,11 @@ export interface Source {
    * catalog is read. Sources without it are checked, and prepare inside restore().
    */
   prepareTarget?(target: string, o: TargetOptions): Promise<PreparedTarget>;
-  /** Whether a target is the dataset this source dumps (restoring there needs --into-source). */
-  isSource(target: string): boolean;
+  /**
+   * How a target overlaps the dataset this source dumps, as a phrase that "of job NAME" ends ("is
+   * the source database", "is inside the source folder /srv/data"); undefined when it does not.
+   * Restoring there needs --into-source.
+   */
+  overlapsSource(target: string): Promise<string | undefined>;
   restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts>;
 }

@@ -13,7 +13,7 @@ export async function commitArchive(ctx: Context, job: string, site: string, arc
     targetKind: 'a directory',
     dump: () => ({ stream: Readable.from([archive]), done: Promise.resolve({}) }),
     checkTarget: async () => [],
-    isSource: () => false,
+    overlapsSource: async () => undefined,
     restore: async () => ({}),
   };
   const snapshotId = newSnapshotId();

@@ -1,6 +1,6 @@
 // Backup and restore of a files job over two fs sites: fidelity, stock-tool interop, fallback,
 // and nothing committed when something fails.
-import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,25 @@ describe('files job over two fs sites', () => {
     await expect(restore(ctx, 'tree', { snapshot: '20200101T000000Z-aaaaaa', target: join(ws.dir, 'x') })).rejects.toThrow(
       /job tree has no snapshot 20200101T000000Z-aaaaaa/,
     );
+  });
+
+  it('refuses the live source folder under any spelling, and leaves it as it was', async () => {
+    await backup(ctx, 'tree');
+    const before = await describeTree(data);
+    await symlink(data, join(ws.dir, 'alias'));
+    const refused: [string, RegExp][] = [
+      [data, /is the source folder .*data of job tree/],
+      [join(data, 'sub'), /is inside the source folder .*data of job tree/],
+      [ws.dir, /contains the source folder .*data of job tree/],
+      [join(ws.dir, 'alias'), /is the source folder .*data of job tree/],
+      [join(ws.dir, 'alias', 'sub'), /is inside the source folder .*data of job tree/],
+      [join(ws.dir, 'alias', 'new-folder'), /is inside the source folder .*data of job tree/],
+    ];
+    for (const [target, why] of refused) {
+      await expect(restore(ctx, 'tree', { snapshot: 'latest', target, force: true })).rejects.toThrow(why);
+      await expect(restore(ctx, 'tree', { snapshot: 'latest', target, force: true })).rejects.toThrow(/--into-source/);
+    }
+    expect(await describeTree(data)).toEqual(before);
   });
 });
 

@@ -35,7 +35,7 @@ function synthetic(total: number): Source {
     async checkTarget() {
       return [];
     },
-    isSource: () => false,
+    overlapsSource: async () => undefined,
     async restore() {
       return {};
     },

@@ -85,6 +85,9 @@ describe('secrets', () => {
     await cli('restore', 'db', '--to', typed, '--dry-run');
     await cli('restore', 'db', '--to', typed, '--dry-run', '--json');
     await cli('restore', 'db', '--to', `https://u:${SECRETS.LB_SEC_TYPED}@h.example/x`);
+    // The source database itself, with a typed password: refused without --into-source.
+    await cli('restore', 'db', '--to', `postgres://${PG}:${SECRETS.LB_SEC_TYPED}@127.0.0.1:5432/${SRC}`);
+    await cli('restore', 'db', '--to', `postgres://${PG}:${SECRETS.LB_SEC_TYPED}@127.0.0.1:5432/${SRC}`, '--dry-run', '--json');
     await cli('drill', 'db', '--json');
     await cli('verify', 'db', '--json');
     await cli('config', 'check');

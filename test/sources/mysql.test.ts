@@ -73,7 +73,7 @@ describe('MySQL/MariaDB source', () => {
   });
 
   it('refuses the source database as the target, and a wrong kind of target', async () => {
-    await expect(restore(ctx, 'shop', { snapshot: 'latest', target: `${server}/${src}`, clean: true })).rejects.toThrow(/is the source of job shop itself/);
+    await expect(restore(ctx, 'shop', { snapshot: 'latest', target: `${server}/${src}`, clean: true })).rejects.toThrow(/is the source database of job shop/);
     await expect(restore(ctx, 'shop', { snapshot: 'latest', target: '/tmp/somewhere' })).rejects.toThrow(/restores into a database URL such as mysql:\/\//);
   });
 

@@ -125,7 +125,7 @@ describe('PostgreSQL source', () => {
 
   it('refuses to restore into the source database without --into-source', async () => {
     await expect(restore(ctx, 'db', { snapshot: 'latest', target: `${server.replace('127.0.0.1', 'localhost')}/${src}`, clean: true })).rejects.toThrow(
-      /is the source of job db itself.*--into-source/,
+      /is the source database of job db.*--into-source/,
     );
   });
 

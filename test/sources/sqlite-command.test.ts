@@ -1,5 +1,5 @@
 // SQLite and command sources round-trip, and a failing dump command commits nothing.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +37,13 @@ describe('SQLite source', () => {
     copy.close();
     await expect(restore(ctx, 'app', { snapshot: 'latest', target })).rejects.toThrow(/exists: choose a new file, or add --force/);
     await restore(ctx, 'app', { snapshot: 'latest', target, force: true });
-    await expect(restore(ctx, 'app', { snapshot: 'latest', target: path, force: true })).rejects.toThrow(/is the source of job app itself/);
+    await expect(restore(ctx, 'app', { snapshot: 'latest', target: path, force: true })).rejects.toThrow(/is the source database file of job app/);
+    // The live file under another name is refused as well: a symbolic link to it, a hard link.
+    await symlink(path, join(ws.dir, 'soft.db'));
+    await link(path, join(ws.dir, 'hard.db'));
+    for (const other of ['soft.db', 'hard.db']) {
+      await expect(restore(ctx, 'app', { snapshot: 'latest', target: join(ws.dir, other), force: true })).rejects.toThrow(/is, through a link, the source database file .*app\.db of job app/);
+    }
     ctx.close();
   });
 

@@ -30,8 +30,8 @@ export class CommandSource implements Source {
     return { stream: child.stream, done: child.done.then(() => ({ command: cmd! })) };
   }
 
-  isSource(): boolean {
-    return false;
+  async overlapsSource(): Promise<undefined> {
+    return undefined;
   }
 
   async checkTarget(): Promise<string[]> {

@@ -13,6 +13,7 @@ import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { LifeboatError } from '../../errors.ts';
+import { folderOverlap } from '../real-path.ts';
 import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
@@ -72,9 +73,15 @@ export class FilesSource implements Source {
     return { stream: child.stream, done };
   }
 
-  isSource(target: string): boolean {
-    const path = resolve(target);
-    return this.cfg.paths.some((p) => path === p || path.startsWith(`${p}/`) || p.startsWith(`${path}/`));
+  async overlapsSource(target: string): Promise<string | undefined> {
+    if (isUrlTarget(target)) return undefined;
+    for (const p of this.cfg.paths) {
+      const how = await folderOverlap(target, p);
+      if (how === 'is') return `is the source folder ${p}`;
+      if (how === 'inside') return `is inside the source folder ${p}`;
+      if (how === 'contains') return `contains the source folder ${p}`;
+    }
+    return undefined;
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {

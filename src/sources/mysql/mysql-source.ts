@@ -84,10 +84,10 @@ export class MysqlSource implements Source {
     return { ...t, database: t.database };
   }
 
-  isSource(target: string): boolean {
-    if (!isDbUrl(target)) return false;
+  async overlapsSource(target: string): Promise<string | undefined> {
+    if (!isDbUrl(target)) return undefined;
     const t = parseDbUrl(target, 'the restore target');
-    return this.cfg.databases.some((db) => sameDatabase(t, { ...this.cfg.connection, database: db }));
+    return this.cfg.databases.some((db) => sameDatabase(t, { ...this.cfg.connection, database: db })) ? 'is the source database' : undefined;
   }
 
   private async tables(t: DbConnection & { database: string }): Promise<number | undefined> {

@@ -197,8 +197,8 @@ export class PostgresSource implements Source {
     return { ...t, database: t.database };
   }
 
-  isSource(target: string): boolean {
-    return isDbUrl(target) && sameDatabase(parseDbUrl(target, 'the restore target'), this.cfg.connection);
+  async overlapsSource(target: string): Promise<string | undefined> {
+    return isDbUrl(target) && sameDatabase(parseDbUrl(target, 'the restore target'), this.cfg.connection) ? 'is the source database' : undefined;
   }
 
   /** Whether the target database exists and, if so, how many relations it holds (≤ 2 psql runs). */

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { backup, DatabaseSync } from 'node:sqlite';
 import type { SqliteSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
+import { realPath, sameFile } from '../real-path.ts';
 import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import { deferredStream } from '../child.ts';
 import { partialPath, sweepPartials } from '../partial.ts';
@@ -57,8 +58,12 @@ export class SqliteSource implements Source {
     });
   }
 
-  isSource(target: string): boolean {
-    return resolve(target) === this.cfg.path;
+  async overlapsSource(target: string): Promise<string | undefined> {
+    if (isUrlTarget(target)) return undefined;
+    if (resolve(target) === this.cfg.path) return 'is the source database file';
+    // The same file under another name: a symbolic link to it, or a hard link.
+    if ((await realPath(target)) === (await realPath(this.cfg.path)) || (await sameFile(target, this.cfg.path))) return `is, through a link, the source database file ${this.cfg.path}`;
+    return undefined;
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
