@@ -72,12 +72,14 @@ async function guardSource(source: Source, r: RestoreRequest, job: string): Prom
   if (r.target.trim() === '') throw new LifeboatError('USAGE', `the restore target is empty: a ${source.kind} snapshot restores into ${source.targetKind}`);
   if (r.intoSource) return;
   const overlap = await source.overlapsSource(r.target);
-  if (overlap !== undefined) {
-    throw new LifeboatError(
-      'USAGE',
-      `${redactTarget(r.target)} ${overlap} of job ${job}: restoring there overwrites the live data. Restore elsewhere, or add --into-source if that is really what you want`,
-    );
-  }
+  if (overlap !== undefined) throw intoSourceError(r, overlap, job);
+}
+
+function intoSourceError(r: RestoreRequest, overlap: string, job: string): LifeboatError {
+  return new LifeboatError(
+    'USAGE',
+    `${redactTarget(r.target)} ${overlap} of job ${job}: restoring there overwrites the live data. Restore elsewhere, or add --into-source if that is really what you want`,
+  );
 }
 
 export async function restore(ctx: Context, jobName: string, r: RestoreRequest): Promise<RestoreReport> {
@@ -108,6 +110,9 @@ async function restoreWith(ctx: Context, job: JobConfig, source: Source, r: Rest
     if (entry.manifest.payload.ext !== source.ext) {
       throw new LifeboatError('USAGE', `snapshot ${entry.id} holds a ${entry.manifest.source.kind} payload, but job ${job.name} now has a ${source.kind} source`);
     }
+    // A target that preparing created holds nothing to overwrite.
+    const same = r.intoSource || !prepared || prepared.created ? undefined : prepared.snapshotSource?.(entry.manifest.source.facts);
+    if (same !== undefined) throw intoSourceError(r, same, job.name);
     const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
     // The hold is written beside the restore's first reads, not before them: taking it is best
     // effort anyway (holds.ts), and it costs a PUT per site (a round trip to each S3 site, synced
@@ -188,6 +193,13 @@ export async function preflight(ctx: Context, jobName: string, r: RestoreRequest
   }
   if (entry) {
     const e = entry;
+    if (!r.intoSource && source.targetSnapshotSource) {
+      await attempt(checks, 'not the source', async () => {
+        const same = await source.targetSnapshotSource!(r.target, targetOptions(r), e.manifest.source.facts);
+        if (same !== undefined) throw intoSourceError(r, same, job.name);
+        return `the target is not the database that snapshot ${e.id} was taken of`;
+      });
+    }
     await attempt(checks, 'identity', async () => {
       const identities = await ctx.identities();
       const site = await ctx.site(e.sites[0]!);

@@ -70,6 +70,12 @@ export interface PreparedTarget {
   readonly created: boolean;
   /** Removes what preparing created: for a restore that fails before its end. */
   undo(): Promise<void>;
+  /**
+   * For a target that existed: how it is the very dataset a snapshot was taken of (by the facts in
+   * its manifest) where the target's address does not show it, as overlapsSource's phrase; undefined
+   * when it is not, or cannot tell.
+   */
+  snapshotSource?(facts: Facts): string | undefined;
 }
 
 /** A second stream stored with the same snapshot (PostgreSQL's roles and tablespaces, say). */
@@ -118,6 +124,8 @@ export interface Source {
    * catalog is read. Sources without it are checked, and prepare inside restore().
    */
   prepareTarget?(target: string, o: TargetOptions): Promise<PreparedTarget>;
+  /** PreparedTarget.snapshotSource for a target that is only looked at (restore --dry-run). */
+  targetSnapshotSource?(target: string, o: TargetOptions, facts: Facts): Promise<string | undefined>;
   /**
    * How a target overlaps the dataset this source dumps, as a phrase that "of job NAME" ends ("is
    * the source database", "is inside the source folder /srv/data"); undefined when it does not.

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
-import { restore } from '../../src/operations/restore.ts';
+import { preflight, restore } from '../../src/operations/restore.ts';
+import { FaultProxy } from '../faults/proxy.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 import { execFileP } from '../helpers/streams.ts';
 
@@ -75,6 +76,22 @@ describe('MySQL/MariaDB source', () => {
   it('refuses the source database as the target, and a wrong kind of target', async () => {
     await expect(restore(ctx, 'shop', { snapshot: 'latest', target: `${server}/${src}`, clean: true })).rejects.toThrow(/is the source database of job shop/);
     await expect(restore(ctx, 'shop', { snapshot: 'latest', target: '/tmp/somewhere' })).rejects.toThrow(/restores into a database URL such as mysql:\/\//);
+  });
+
+  it('knows a source database under another address by the server it is on', async () => {
+    // A port forwarded to the same server, as a DNS alias or a proxy would be.
+    const forward = await new FaultProxy(`tcp://${MY.host}:${MY.port}`).start();
+    const alias = `mysql://${MY.user}@127.0.0.1:${forward.port}`;
+    try {
+      const before = await fingerprint(src);
+      const why = /is a source database \(the same server, by its host name, port and data folder, under another address\) of job shop.*--into-source/;
+      await expect(restore(ctx, 'shop', { snapshot: 'latest', target: `${alias}/${src}`, clean: true })).rejects.toThrow(why);
+      const dry = await preflight(ctx, 'shop', { snapshot: 'latest', target: `${alias}/${src}`, clean: true });
+      expect(dry.checks.find((c) => c.check === 'not the source')).toMatchObject({ ok: false, detail: expect.stringMatching(why) });
+      expect(await fingerprint(src)).toEqual(before);
+    } finally {
+      await forward.stop();
+    }
   });
 
   it('a wrong password fails with the server message and commits nothing', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/operations/backup.ts';
 import type { Context } from '../../src/operations/context.ts';
 import { preflight, restore } from '../../src/operations/restore.ts';
+import { FaultProxy } from '../faults/proxy.ts';
 import { workspace, type Workspace } from '../helpers/fixture.ts';
 import { pgArchiveHeader } from '../helpers/pg-archive.ts';
 import { execFileP } from '../helpers/streams.ts';
@@ -69,7 +70,12 @@ describe('PostgreSQL source', () => {
   it('restores a realistic database into a new one with identical schema and data', async () => {
     const r = await backup(ctx, 'db');
     expect(r.ok).toBe(true);
-    expect(r.manifest!.source.facts).toMatchObject({ database: src, serverVersion: expect.stringMatching(/^\d+\.\d+/), clientVersion: expect.stringMatching(/^pg_dump \d+/) });
+    expect(r.manifest!.source.facts).toMatchObject({
+      database: src,
+      serverVersion: expect.stringMatching(/^\d+\.\d+/),
+      systemIdentifier: await sql('postgres', 'SELECT system_identifier FROM pg_control_system()'),
+      clientVersion: expect.stringMatching(/^pg_dump \d+/),
+    });
     const dst = `lifeboat_dst_${suffix}`;
     created.push(dst);
     const rr = await restore(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}` });
@@ -129,11 +135,33 @@ describe('PostgreSQL source', () => {
     );
   });
 
+  it('knows the source database under another address by the server it is on', async () => {
+    // A port forwarded to the same server, as a DNS alias, a pooler or a tunnel would be.
+    const forward = await new FaultProxy(`tcp://${PG.PGHOST}:${PG.PGPORT}`).start();
+    const alias = `postgres://${PG.PGUSER}@127.0.0.1:${forward.port}`;
+    try {
+      const before = await sql(src, 'SELECT count(*) FROM orders');
+      const why = /is the source database \(the same server, by its system identifier \d+, under another address\) of job db.*--into-source/;
+      await expect(restore(ctx, 'db', { snapshot: 'latest', target: `${alias}/${src}`, clean: true })).rejects.toThrow(why);
+      const dry = await preflight(ctx, 'db', { snapshot: 'latest', target: `${alias}/${src}`, clean: true });
+      expect(dry.ok).toBe(false);
+      expect(dry.checks.find((c) => c.check === 'not the source')).toMatchObject({ ok: false, detail: expect.stringMatching(why) });
+      expect(await sql(src, 'SELECT count(*) FROM orders')).toBe(before);
+      // Another database on that server is not the source.
+      const dst = `lifeboat_alias_${suffix}`;
+      created.push(dst);
+      await restore(ctx, 'db', { snapshot: 'latest', target: `${alias}/${dst}` });
+      expect(await sql(dst, 'SELECT count(*) FROM orders')).toBe(before);
+    } finally {
+      await forward.stop();
+    }
+  });
+
   it('a dry run checks the target, the snapshot and the identity, and writes nothing', async () => {
     const dst = `lifeboat_dry_${suffix}`;
     const p = await preflight(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}` });
     expect(p.ok).toBe(true);
-    expect(p.checks.map((c) => c.check)).toEqual(['target', 'snapshot', 'identity']);
+    expect(p.checks.map((c) => c.check)).toEqual(['target', 'snapshot', 'not the source', 'identity']);
     expect(p.checks[0]!.detail).toMatch(/does not exist and will be created/);
     expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${dst}'`)).toBe('0');
     const bad = await preflight(ctx, 'db', { snapshot: 'latest', target: '/tmp/not-a-database' });

@@ -16,6 +16,12 @@ import { describeTarget } from '../url-target.ts';
 import type { Dump, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
 
+/**
+ * A server as it knows itself, whatever address reaches it: its host name, port and data folder.
+ * MariaDB has no server UUID (MySQL's @@server_uuid), and @@server_id is often left at 1.
+ */
+const SERVER_IDENTITY = "CONCAT(@@hostname, ':', @@port, ':', @@datadir)";
+
 export class MysqlSource implements Source {
   readonly kind = 'mysql';
   readonly ext = 'sql' as const;
@@ -31,9 +37,11 @@ export class MysqlSource implements Source {
     const where = describeDb(c);
     return deferredDump(async (out, started): Promise<Facts> => {
       const tools = await findTools();
-      const version = (await query(tools, c, 'SELECT VERSION()').catch((err: unknown) => {
+      const [version = '', serverIdentity = ''] = (await query(tools, c, `SELECT VERSION(), ${SERVER_IDENTITY}`).catch((err: unknown) => {
         throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
-      })).trim();
+      }))
+        .trim()
+        .split('\t');
       const opts = await optionFile(c);
       try {
         const args = [
@@ -54,7 +62,7 @@ export class MysqlSource implements Source {
       } finally {
         await opts.remove();
       }
-      return { databases: [...this.cfg.databases], server: where, serverVersion: version, client: tools.dump };
+      return { databases: [...this.cfg.databases], server: where, serverVersion: version, ...(serverIdentity ? { serverIdentity } : {}), client: tools.dump };
     });
   }
 
@@ -90,20 +98,39 @@ export class MysqlSource implements Source {
     return this.cfg.databases.some((db) => sameDatabase(t, { ...this.cfg.connection, database: db })) ? 'is the source database' : undefined;
   }
 
-  private async tables(t: DbConnection & { database: string }): Promise<number | undefined> {
+  private async tables(t: DbConnection & { database: string }): Promise<{ tables: number; serverIdentity: string } | undefined> {
     const tools = await findTools();
     const exists = (await query(tools, t, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${literal(t.database)}`)).trim();
     if (exists === '0') return undefined;
-    return Number((await query(tools, t, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ${literal(t.database)}`)).trim());
+    const [tables = '', serverIdentity = ''] = (await query(tools, t, `SELECT COUNT(*), ${SERVER_IDENTITY} FROM information_schema.tables WHERE table_schema = ${literal(t.database)}`)).trim().split('\t');
+    return { tables: Number(tables), serverIdentity };
+  }
+
+  /**
+   * Whether an existing target database is one a snapshot was taken of, reached under another
+   * address (a DNS alias, a proxy, another port): the same server by SERVER_IDENTITY, and a database
+   * the snapshot holds. The URL comparison (overlapsSource) cannot see that.
+   */
+  private sameAsSnapshotSource(t: DbConnection & { database: string }, serverIdentity: string, facts: Facts): string | undefined {
+    const databases = Array.isArray(facts.databases) ? facts.databases : [];
+    if (!serverIdentity || facts.serverIdentity !== serverIdentity || !databases.includes(t.database)) return undefined;
+    return `is a source database (the same server, by its host name, port and data folder, under another address)`;
+  }
+
+  async targetSnapshotSource(target: string, o: TargetOptions, facts: Facts): Promise<string | undefined> {
+    const t = this.target(target, o);
+    const state = await this.tables(t);
+    return state === undefined ? undefined : this.sameAsSnapshotSource(t, state.serverIdentity, facts);
   }
 
   async checkTarget(target: string, o: TargetOptions): Promise<string[]> {
     const t = this.target(target, o);
     const where = describeDb(t);
-    const tables = await this.tables(t).catch((err: unknown) => {
+    const state = await this.tables(t).catch((err: unknown) => {
       throw new LifeboatError('USAGE', `cannot reach the restore target ${where}: ${describeError(err)}`);
     });
-    if (tables === undefined) return [`database ${t.database} on ${where} does not exist and will be created`];
+    if (state === undefined) return [`database ${t.database} on ${where} does not exist and will be created`];
+    const { tables } = state;
     this.refuseNonEmpty(t, tables, o);
     return [tables > 0 ? `database ${t.database} has ${tables} tables; --clean replaces those in the snapshot` : `database ${t.database} exists and is empty`];
   }
@@ -113,7 +140,7 @@ export class MysqlSource implements Source {
    * CREATE is a prepared statement chosen by the existence check, so that a user without the
    * CREATE privilege can still restore into an existing database.
    */
-  private async createUnlessExists(t: DbConnection & { database: string }): Promise<{ created: boolean; tables: number }> {
+  private async createUnlessExists(t: DbConnection & { database: string }): Promise<{ created: boolean; tables: number; serverIdentity: string }> {
     const tools = await findTools();
     const db = literal(t.database);
     const create = literal(`CREATE DATABASE ${ident(t.database)} CHARACTER SET utf8mb4`);
@@ -123,10 +150,10 @@ export class MysqlSource implements Source {
       `SELECT COUNT(*) INTO @lifeboat_existed FROM information_schema.schemata WHERE schema_name = ${db};
 SET @lifeboat_sql = IF(@lifeboat_existed = 0, ${create}, 'DO 0');
 PREPARE lifeboat_create FROM @lifeboat_sql; EXECUTE lifeboat_create; DEALLOCATE PREPARE lifeboat_create;
-SELECT @lifeboat_existed, COUNT(*) FROM information_schema.tables WHERE table_schema = ${db};`,
+SELECT @lifeboat_existed, COUNT(*), ${SERVER_IDENTITY} FROM information_schema.tables WHERE table_schema = ${db};`,
     );
-    const [existed, tables] = out.trim().split('\t');
-    return { created: existed === '0', tables: Number(tables) };
+    const [existed, tables, serverIdentity = ''] = out.trim().split('\t');
+    return { created: existed === '0', tables: Number(tables), serverIdentity };
   }
 
   private refuseNonEmpty(t: DbConnection & { database: string }, tables: number, o: TargetOptions): void {
@@ -137,11 +164,15 @@ SELECT @lifeboat_existed, COUNT(*) FROM information_schema.tables WHERE table_sc
 
   async prepareTarget(target: string, o: TargetOptions): Promise<PreparedTarget> {
     const t = this.target(target, o);
-    const { created, tables } = await this.createUnlessExists(t).catch((err: unknown) => {
+    const { created, tables, serverIdentity } = await this.createUnlessExists(t).catch((err: unknown) => {
       throw new LifeboatError('USAGE', `cannot reach the restore target ${describeDb(t)}: ${describeError(err)}`);
     });
     this.refuseNonEmpty(t, tables, o);
-    return { created, undo: () => (created ? this.drop(t) : Promise.resolve()) };
+    return {
+      created,
+      undo: () => (created ? this.drop(t) : Promise.resolve()),
+      snapshotSource: (facts) => this.sameAsSnapshotSource(t, serverIdentity, facts),
+    };
   }
 
   private async drop(t: DbConnection & { database: string }): Promise<void> {

@@ -29,14 +29,30 @@ import { tempDir } from '../../temp-dir.ts';
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
 
-/** psql script: creates database :db unless it exists; prints which it did. */
+/**
+ * The server's system identifier, which pg_control_system() gives every role: chosen at initdb and
+ * kept by every physical replica, it names one cluster whatever address reaches it. A server
+ * that refuses the query (an older version, a pooler) prints nothing, and the runs go on.
+ */
+const SYSTEM_IDENTIFIER = `\\set ON_ERROR_STOP 0
+SELECT 'sysid:' || system_identifier FROM pg_control_system();
+`;
+
+/** Reads SYSTEM_IDENTIFIER's line out of a run's output lines; returns it and the other lines. */
+function takeSystemIdentifier(lines: string[]): { systemIdentifier?: string; rest: string[] } {
+  const at = lines.findIndex((l) => /^sysid:\d+$/.test(l));
+  if (at < 0) return { rest: lines };
+  return { systemIdentifier: lines[at]!.slice('sysid:'.length), rest: lines.filter((_, i) => i !== at) };
+}
+
+/** psql script: creates database :db unless it exists; prints which it did, and for one that existed the server's identifier. */
 const CREATE_UNLESS_EXISTS = `SELECT count(*) = 0 AS lifeboat_missing FROM pg_database WHERE datname = :'db' \\gset
 \\if :lifeboat_missing
 CREATE DATABASE :"db";
 \\echo created
 \\else
 \\echo exists
-\\endif
+${SYSTEM_IDENTIFIER}\\endif
 `;
 
 /** User tables with the planner's row estimate (-1 or 0 before the first ANALYZE). */
@@ -102,7 +118,7 @@ export class PostgresSource implements Source {
           const version = parseArchiveHeader(h)?.dumpVersion;
           return version === undefined ? clientVersion(this.tools, 'pg_dump') : parseVersion(version, 'pg_dump');
         });
-        const [client, { server }] = await Promise.all([dumpVersion, this.probed]).catch((err: unknown) => {
+        const [client, { server, systemIdentifier }] = await Promise.all([dumpVersion, this.probed]).catch((err: unknown) => {
           throw new LifeboatError('DUMP_FAILED', `cannot dump ${where}: ${describeError(err)}`);
         });
         if (client.major < server.major) {
@@ -112,7 +128,14 @@ export class PostgresSource implements Source {
           );
         }
         await child.done;
-        return { database: c.database ?? null, server: where, serverVersion: server.text, clientVersion: `pg_dump ${client.text}`, format: 'pg_dump custom' };
+        return {
+          database: c.database ?? null,
+          server: where,
+          serverVersion: server.text,
+          ...(systemIdentifier ? { systemIdentifier } : {}),
+          clientVersion: `pg_dump ${client.text}`,
+          format: 'pg_dump custom',
+        };
       } catch (err) {
         ac.abort();
         await child.done.catch(() => {});
@@ -128,13 +151,14 @@ export class PostgresSource implements Source {
   }
 
   /**
-   * The server's version and the user tables with their row estimates, in one psql run (each run is
-   * a client start, a fork of this process and a server connection, while pg_dump needs the CPU).
-   * The table list is best effort: a failing query leaves it empty, and with pg_dump's own table
-   * patterns (a syntax of their own) it is not read, since it would not match the dump.
+   * The server's version and system identifier (for the manifest) and the user tables with their
+   * row estimates, in one psql run (each run is a client start, a fork of this process and a server
+   * connection, while pg_dump needs the CPU). The identifier and the table list are best effort: a
+   * failing query leaves them out, and with pg_dump's own table patterns (a syntax of their own) the
+   * list is not read, since it would not match the dump.
    */
-  private async probe(): Promise<{ server: Version; tables: TableStat[] }> {
-    let sql = 'SHOW server_version_num;\nSHOW server_version;\n';
+  private async probe(): Promise<{ server: Version; systemIdentifier?: string; tables: TableStat[] }> {
+    let sql = `SHOW server_version_num;\nSHOW server_version;\n${SYSTEM_IDENTIFIER}`;
     const vars: Record<string, string> = {};
     if (this.cfg.tables.length === 0 && this.cfg.excludeTables.length === 0) {
       let filter = '';
@@ -146,12 +170,13 @@ export class PostgresSource implements Source {
         vars.skip = `{${this.cfg.excludeSchemas.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
         filter += " AND NOT n.nspname = ANY (:'skip'::text[])";
       }
-      sql += `\\set ON_ERROR_STOP 0\n${TABLE_STATS}${filter} ORDER BY 1;\n`;
+      sql += `${TABLE_STATS}${filter} ORDER BY 1;\n`;
     }
-    const [num = '', text = '', ...rows] = (await psql(this.tools, this.cfg.connection, sql, vars)).split('\n');
+    const [num = '', text = '', ...more] = (await psql(this.tools, this.cfg.connection, sql, vars)).split('\n');
     const version = Number(num);
     if (!Number.isInteger(version) || version <= 0) throw new LifeboatError('DUMP_FAILED', `cannot read the server's version from "${num}"`);
-    return { server: { major: Math.floor(version / 10000), text: text.split(' ')[0] || num }, tables: parseStats(rows.join('\n')) };
+    const { systemIdentifier, rest } = takeSystemIdentifier(more);
+    return { server: { major: Math.floor(version / 10000), text: text.split(' ')[0] || num }, ...(systemIdentifier ? { systemIdentifier } : {}), tables: parseStats(rest.join('\n')) };
   }
 
   /** Roles and tablespaces, when the job asks for them: `pg_dumpall --globals-only`, plain SQL. */
@@ -202,11 +227,18 @@ export class PostgresSource implements Source {
   }
 
   /** Whether the target database exists and, if so, how many relations it holds (≤ 2 psql runs). */
-  private async inspect(t: DbConnection & { database: string }): Promise<{ server: string; objects?: number }> {
-    const out = (await psql(this.tools, t, "SHOW server_version;\nSELECT count(*) FROM pg_database WHERE datname = :'db';\n", { db: t.database }, 'postgres')).trim().split('\n');
+  private async inspect(t: DbConnection & { database: string }): Promise<{ server: string; systemIdentifier?: string; objects?: number }> {
+    const out = (await psql(this.tools, t, `SHOW server_version;\nSELECT count(*) FROM pg_database WHERE datname = :'db';\n${SYSTEM_IDENTIFIER}`, { db: t.database }, 'postgres')).trim().split('\n');
     const server = (out[0] ?? '').split(' ')[0] ?? '';
+    const { systemIdentifier } = takeSystemIdentifier(out.slice(2));
     if (out[1] !== '1') return { server };
-    return { server, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
+    return { server, ...(systemIdentifier ? { systemIdentifier } : {}), objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
+  }
+
+  async targetSnapshotSource(target: string, o: TargetOptions, facts: Facts): Promise<string | undefined> {
+    const t = this.target(target, o);
+    const state = await this.inspect(t);
+    return state.objects === undefined ? undefined : this.sameAsSnapshotSource(t, state.systemIdentifier, facts);
   }
 
   /**
@@ -214,9 +246,21 @@ export class PostgresSource implements Source {
    * is a client start and a connection); when it existed, counts its relations (a second run,
    * inside it).
    */
-  private async createUnlessExists(t: DbConnection & { database: string }): Promise<{ created: boolean; objects?: number }> {
-    if ((await psql(this.tools, t, CREATE_UNLESS_EXISTS, { db: t.database }, 'postgres')).trim() === 'created') return { created: true };
-    return { created: false, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()) };
+  private async createUnlessExists(t: DbConnection & { database: string }): Promise<{ created: boolean; objects?: number; systemIdentifier?: string }> {
+    const [first, ...more] = (await psql(this.tools, t, CREATE_UNLESS_EXISTS, { db: t.database }, 'postgres')).trim().split('\n');
+    if (first === 'created') return { created: true };
+    const { systemIdentifier } = takeSystemIdentifier(more);
+    return { created: false, objects: Number((await psql(this.tools, t, USER_OBJECTS, {}, t.database)).trim()), ...(systemIdentifier ? { systemIdentifier } : {}) };
+  }
+
+  /**
+   * Whether an existing target database is the one a snapshot was taken of, reached under another
+   * address (a DNS alias, a pooler, another port): the same server by its system identifier, and a
+   * database of the same name. The URL comparison (overlapsSource) cannot see that.
+   */
+  private sameAsSnapshotSource(t: DbConnection & { database: string }, systemIdentifier: string | undefined, facts: Facts): string | undefined {
+    if (systemIdentifier === undefined || facts.systemIdentifier !== systemIdentifier || facts.database !== t.database) return undefined;
+    return `is the source database (the same server, by its system identifier ${systemIdentifier}, under another address)`;
   }
 
   private refuseNonEmpty(t: DbConnection & { database: string }, objects: number | undefined, o: TargetOptions): void {
@@ -247,10 +291,14 @@ export class PostgresSource implements Source {
     if (!pgToolInstalled(this.tools, 'pg_restore')) {
       throw new LifeboatError('USAGE', `pg_restore: ${pgBin(this.tools, 'pg_restore')} is not installed (install the PostgreSQL client tools, or set binDir)`);
     }
-    const { created, objects } = await this.createUnlessExists(t).catch((err: unknown) => {
+    const { created, objects, systemIdentifier } = await this.createUnlessExists(t).catch((err: unknown) => {
       throw new LifeboatError('USAGE', `cannot reach the restore target ${describeDb(t)}: ${describeError(err)}`);
     });
-    const prepared = { created, undo: () => (created ? this.drop(t) : Promise.resolve()) };
+    const prepared: PreparedTarget = {
+      created,
+      undo: () => (created ? this.drop(t) : Promise.resolve()),
+      snapshotSource: (facts) => this.sameAsSnapshotSource(t, systemIdentifier, facts),
+    };
     this.refuseNonEmpty(t, objects, o);
     return prepared;
   }
