@@ -67,6 +67,15 @@ describe('command source', () => {
     const out = await readFile(target);
     expect(out.subarray(0, 13).toString()).toBe('hello wörld\n');
     expect(out.length).toBe(r.manifest!.payload.plaintext.bytes);
+    // The command gets the target as typed; the report names it without its password.
+    const url = 'redis://:typed-secret-7f3a@127.0.0.1:6399/0?auth=typed-secret-7f3a';
+    const seen = join(ws.dir, 'cmd-target.txt');
+    const c2 = await ws.context(`${sites}jobs:\n  cmd:\n    source:\n      type: command\n      dump: [echo, hi]\n      restore: [sh, -c, 'cat > /dev/null; printf %s "$LIFEBOAT_RESTORE_TARGET" > ${seen}']\n`);
+    const rr = await restore(c2, 'cmd', { snapshot: 'latest', target: url });
+    expect(await readFile(seen, 'utf8')).toBe(url);
+    expect(JSON.stringify(rr)).not.toContain('typed-secret');
+    expect(rr.facts).toMatchObject({ target: 'redis://127.0.0.1:6399/0' });
+    c2.close();
     ctx.close();
   });
 

@@ -9,6 +9,7 @@ import type { CommandSourceConfig } from '../../config/model.ts';
 import { LifeboatError } from '../../errors.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
 import type { Dump, Facts, RestoreOptions, Source } from '../source.ts';
+import { redactTarget } from '../url-target.ts';
 
 export class CommandSource implements Source {
   readonly kind = 'command';
@@ -47,6 +48,6 @@ export class CommandSource implements Source {
       input,
       o.signal,
     );
-    return { command: cmd!, target };
+    return { command: cmd!, target: redactTarget(target) };
   }
 }
