@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { LifeboatError, describeError } from '../errors.ts';
 import { pidNamespace, processAlive } from '../pid.ts';
 
 const MARK = '.lifeboat-partial-';
@@ -40,4 +41,23 @@ export async function sweepPartials(target: string, host = hostname()): Promise<
     removed.push(join(parent, name));
   }
   return removed;
+}
+
+/**
+ * Runs a step that writes at the restore target (its folder made, the partial created, written or
+ * moved into place). Its failure is the target's, not the site's: another site's copy would fail
+ * the same way, so it is reported as such instead of falling back to the next site.
+ */
+export async function atTarget<T>(target: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw targetError(target, err);
+  }
+}
+
+/** A failure at the restore target, as atTarget reports it. */
+export function targetError(target: string, err: unknown): LifeboatError {
+  if (err instanceof LifeboatError) return err;
+  return new LifeboatError('RESTORE_FAILED', `cannot write the restore target ${target}: ${describeError(err)}`);
 }

@@ -111,6 +111,13 @@ describe('files job over two fs sites', () => {
     );
   });
 
+  it('a target that cannot be written is named as such, without trying the other site', async () => {
+    // /proc takes no new folders: the partial beside the target cannot be made.
+    const err = await restore(ctx, 'tree', { snapshot: 'latest', target: '/proc/lifeboat-restore-here' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringMatching(/^cannot write the restore target \/proc\/lifeboat-restore-here: /) });
+    expect(String(err)).not.toMatch(/no site could|site "/);
+  });
+
   it('refuses the live source folder under any spelling, and leaves it as it was', async () => {
     await backup(ctx, 'tree');
     const before = await describeTree(data);

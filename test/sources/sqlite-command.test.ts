@@ -38,6 +38,11 @@ describe('SQLite source', () => {
     await expect(restore(ctx, 'app', { snapshot: 'latest', target })).rejects.toThrow(/exists: choose a new file, or add --force/);
     await restore(ctx, 'app', { snapshot: 'latest', target, force: true });
     await expect(restore(ctx, 'app', { snapshot: 'latest', target: path, force: true })).rejects.toThrow(/is the source database file of job app/);
+    // A file that cannot be written is the target's failure, not the sites'.
+    await expect(restore(ctx, 'app', { snapshot: 'latest', target: '/proc/lifeboat-app.db' })).rejects.toMatchObject({
+      code: 'RESTORE_FAILED',
+      message: expect.stringMatching(/^cannot write the restore target \/proc\/lifeboat-app\.db: /),
+    });
     // The live file under another name is refused as well: a symbolic link to it, a hard link.
     await symlink(path, join(ws.dir, 'soft.db'));
     await link(path, join(ws.dir, 'hard.db'));

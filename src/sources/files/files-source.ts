@@ -17,7 +17,7 @@ import { folderOverlap } from '../real-path.ts';
 import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
 import { runConsumer, spawnProducer } from '../child.ts';
-import { partialPath, sweepPartials } from '../partial.ts';
+import { atTarget, partialPath, sweepPartials } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { listEntry, memberList, rootsFor } from './walk.ts';
 
@@ -102,15 +102,17 @@ export class FilesSource implements Source {
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     await this.checkTarget(target, o);
     const path = resolve(target);
-    const parent = dirname(path);
-    await mkdir(parent, { recursive: true });
-    const swept = await sweepPartials(path);
     const tmp = partialPath(path);
-    await mkdir(tmp, { mode: 0o700 });
+    const swept = await atTarget(target, async () => {
+      await mkdir(dirname(path), { recursive: true });
+      const swept = await sweepPartials(path);
+      await mkdir(tmp, { mode: 0o700 });
+      return swept;
+    });
     try {
       const args = ['--extract', '--file=-', `--blocking-factor=${RECORD_BLOCKS}`, '--read-full-records', `--directory=${tmp}`];
       await runConsumer({ cmd: 'tar', args, what: `tar (extracting into ${target})` }, input, o.signal);
-      await commit(tmp, path);
+      await atTarget(target, () => commit(tmp, path));
       return { target: path, ...(swept.length > 0 ? { removedPartials: swept } : {}) };
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });

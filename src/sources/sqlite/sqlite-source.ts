@@ -16,7 +16,7 @@ import { LifeboatError, describeError } from '../../errors.ts';
 import { realPath, sameFile } from '../real-path.ts';
 import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import { deferredStream } from '../child.ts';
-import { partialPath, sweepPartials } from '../partial.ts';
+import { atTarget, partialPath, sweepPartials, targetError } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { tempDir } from '../../temp-dir.ts';
 
@@ -78,11 +78,19 @@ export class SqliteSource implements Source {
   async restore(input: Readable, target: string, o: RestoreOptions): Promise<Facts> {
     await this.checkTarget(target, o);
     const path = resolve(target);
-    await mkdir(dirname(path), { recursive: true });
-    const swept = await sweepPartials(path);
+    const swept = await atTarget(target, async () => {
+      await mkdir(dirname(path), { recursive: true });
+      return sweepPartials(path);
+    });
     const tmp = partialPath(path);
     try {
-      await pipeline(input, createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }), { signal: o.signal });
+      // A failure of the file's writes is the target's (a full disk); one of the input, the site's.
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });
+      let writeFailed = false;
+      out.once('error', () => (writeFailed = true));
+      await pipeline(input, out, { signal: o.signal }).catch((err: unknown) => {
+        throw writeFailed ? targetError(target, err) : err;
+      });
       const db = new DatabaseSync(tmp, { readOnly: true });
       let result: string;
       try {
@@ -91,7 +99,7 @@ export class SqliteSource implements Source {
         db.close();
       }
       if (result !== 'ok') throw new LifeboatError('RESTORE_FAILED', `the restored SQLite database fails its integrity check: ${result.slice(0, 500)}`);
-      await rename(tmp, path);
+      await atTarget(target, () => rename(tmp, path));
       return { path, integrityCheck: 'ok', ...(swept.length > 0 ? { removedPartials: swept } : {}) };
     } catch (err) {
       await rm(tmp, { force: true });
