@@ -52,12 +52,12 @@ export async function atTarget<T>(target: string, step: () => Promise<T>): Promi
   try {
     return await step();
   } catch (err) {
-    throw targetError(target, err);
+    throw writeFailure(`the restore target ${target}`, err);
   }
 }
 
-/** A failure at the restore target, as atTarget reports it. */
-export function targetError(target: string, err: unknown): LifeboatError {
+/** A restore's failure to write `what` on this host (atTarget), which no other site's copy would cure. */
+export function writeFailure(what: string, err: unknown): LifeboatError {
   if (err instanceof LifeboatError) return err;
-  return new LifeboatError('RESTORE_FAILED', `cannot write the restore target ${target}: ${describeError(err)}`);
+  return new LifeboatError('RESTORE_FAILED', `cannot write ${what}: ${describeError(err)}`);
 }

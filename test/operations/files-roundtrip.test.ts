@@ -116,6 +116,16 @@ describe('files job over two fs sites', () => {
     const err = await restore(ctx, 'tree', { snapshot: 'latest', target: '/proc/lifeboat-restore-here' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringMatching(/^cannot write the restore target \/proc\/lifeboat-restore-here: /) });
     expect(String(err)).not.toMatch(/no site could|site "/);
+    // Nor is a temporary folder that is not there (the restore's socket lives in one).
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = join(ws.dir, 'no-such-tmp');
+    try {
+      const err2 = await restore(ctx, 'tree', { snapshot: 'latest', target: join(ws.dir, 'never-made') }).catch((e: unknown) => e);
+      expect(err2).toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringMatching(/^cannot write the restore's socket in .*no-such-tmp: .*ENOENT/) });
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
   });
 
   it('refuses the live source folder under any spelling, and leaves it as it was', async () => {

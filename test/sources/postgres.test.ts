@@ -99,6 +99,30 @@ describe('PostgreSQL source', () => {
     expect((await readdir('/tmp')).filter((n) => n.startsWith('lifeboat-pgrestore-'))).toEqual([]);
   });
 
+  it("a full temporary folder fails a --jobs restore as this host's problem, and removes the database it created", async () => {
+    const small = join(ws.dir, 'small-tmp');
+    await mkdir(small);
+    const mounted = await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', small]).then(
+      () => true,
+      () => false,
+    );
+    if (!mounted) return; // mounting a small tmpfs needs root; the rest of the suite runs without it
+    const dst = `lifeboat_spool_${suffix}`;
+    created.push(dst);
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = small;
+    try {
+      const err = await restore(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}`, jobs: 2 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringMatching(/^cannot write the spool file for pg_restore --jobs in .*small-tmp: .*no space left/i) });
+      expect(String(err)).not.toMatch(/no site could/);
+      expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${dst}'`)).toBe('0');
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+      await execFileP('umount', [small]);
+    }
+  });
+
   it('removes the database it created when the restore fails: an unknown snapshot, a failing pg_restore', async () => {
     // The database is created while the catalog is read, before the snapshot is known.
     const dst = `lifeboat_gone_${suffix}`;

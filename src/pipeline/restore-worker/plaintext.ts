@@ -10,6 +10,7 @@
  */
 import { rm, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +21,7 @@ import type { SocketInput } from '../../sources/source.ts';
 import { CipherFeeder } from './cipher-feed.ts';
 import { reviveError, type Expectation, type FromWorker, type Vetting, type WorkerJob } from './protocol.ts';
 import { tempDir } from '../../temp-dir.ts';
+import { writeFailure } from '../../sources/partial.ts';
 
 export interface PlaintextInput {
   /** A worker started ahead (WorkerStart); a new one otherwise. */
@@ -142,8 +144,13 @@ export class Plaintext extends Readable implements SocketInput {
       if (dir) await rm(dir, { recursive: true, force: true });
     };
     try {
-      dir = await tempDir('restore');
-      await listen(outServer, join(dir, 'out'));
+      // This host's temporary folder, not the site: its failure is no reason to try another site.
+      try {
+        dir = await tempDir('restore');
+        await listen(outServer, join(dir, 'out'));
+      } catch (err) {
+        throw writeFailure(`the restore's socket in ${tmpdir()}`, err);
+      }
       const job: WorkerJob = {
         identities: input.identities.map((i) => ({ privateKey: i.privateKey, recipient: { text: i.recipient.text, publicKey: i.recipient.publicKey, raw: i.recipient.raw } })),
         cipher: input.cipher,

@@ -12,6 +12,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +26,7 @@ import { pgBin, pgToolInstalled, type PgTools } from './pg-bin.ts';
 import { ARCHIVE_HEADER_BYTES, parseArchiveHeader } from './archive-header.ts';
 import { clientVersion, conninfo, libpqEnv, parseVersion, psql, type Version } from './pg-tools.ts';
 import { tempDir } from '../../temp-dir.ts';
+import { writeFailure } from '../partial.ts';
 
 const USER_OBJECTS = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%';`;
@@ -320,9 +322,18 @@ export class PostgresSource implements Source {
     let spool: string | undefined;
     try {
       if (o.jobs !== undefined && o.jobs > 1) {
-        spool = await tempDir('pgrestore');
+        // The spool's failures (a full temporary folder) are this host's, not the site's.
+        const where = `the spool file for pg_restore --jobs in ${tmpdir()}`;
+        spool = await tempDir('pgrestore').catch((err: unknown) => {
+          throw writeFailure(where, err);
+        });
         const file = join(spool, 'dump.pgdump');
-        await pipeline(input, createWriteStream(file, { mode: 0o600 }));
+        const out = createWriteStream(file, { mode: 0o600 });
+        let writeFailed = false;
+        out.once('error', () => (writeFailed = true));
+        await pipeline(input, out).catch((err: unknown) => {
+          throw writeFailed ? writeFailure(where, err) : err;
+        });
         await runConsumer({ ...spec, args: [...args, `--jobs=${o.jobs}`, file] }, emptyInput(), o.signal);
       } else {
         await runConsumer({ ...spec, args: [...args, '--single-transaction'] }, input, o.signal);

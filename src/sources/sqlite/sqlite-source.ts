@@ -16,7 +16,7 @@ import { LifeboatError, describeError } from '../../errors.ts';
 import { realPath, sameFile } from '../real-path.ts';
 import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import { deferredStream } from '../child.ts';
-import { atTarget, partialPath, sweepPartials, targetError } from '../partial.ts';
+import { atTarget, partialPath, sweepPartials, writeFailure } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { tempDir } from '../../temp-dir.ts';
 
@@ -89,7 +89,7 @@ export class SqliteSource implements Source {
       let writeFailed = false;
       out.once('error', () => (writeFailed = true));
       await pipeline(input, out, { signal: o.signal }).catch((err: unknown) => {
-        throw writeFailed ? targetError(target, err) : err;
+        throw writeFailed ? writeFailure(`the restore target ${target}`, err) : err;
       });
       const db = new DatabaseSync(tmp, { readOnly: true });
       let result: string;
