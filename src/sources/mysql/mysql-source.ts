@@ -7,11 +7,13 @@
  * does not exist, and a non-empty one is refused unless --clean. A restore that fails drops the
  * database it created.
  */
+import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
+import { writeFailure } from '../partial.ts';
 import { describeTarget } from '../url-target.ts';
 import type { Dump, Facts, PreparedTarget, RestoreOptions, Source, TableStat, TargetOptions } from '../source.ts';
 import { findTools, ident, literal, optionFile, query } from './mysql-tools.ts';
@@ -186,7 +188,10 @@ SELECT @lifeboat_existed, COUNT(*), ${SERVER_IDENTITY} FROM information_schema.t
     // later), or here.
     const { created, tables } = o.prepared ? { created: o.prepared.created, tables: 0 } : await this.createUnlessExists(t);
     this.refuseNonEmpty(t, tables, o);
-    const opts = await optionFile(t);
+    // This host's temporary folder, not the site: its failure is no reason to try another site.
+    const opts = await optionFile(t).catch((err: unknown) => {
+      throw writeFailure(`the client's option file in ${tmpdir()}`, err);
+    });
     try {
       await runConsumer(
         { cmd: tools.client, args: [`--defaults-extra-file=${opts.path}`, '--default-character-set=utf8mb4', `--database=${t.database}`], what: `${tools.client} into ${describeDb(t)}` },
