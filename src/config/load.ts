@@ -14,6 +14,7 @@ import { buildDrill } from './drill.ts';
 import { buildSigning } from './signing.ts';
 import { Collector, checkCron, checkTimezone, type ConfigIssue } from './collector.ts';
 import { nearest, type PathSegment } from './locate.ts';
+import { checkFilesPaths } from './files-paths.ts';
 import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
 import { parseDbUrl } from '../sources/db-url.ts';
 import { SECRET_KEYS, configSchema, type RawConfig, type RawJob, type RawSite, type RawSource } from './schema.ts';
@@ -191,9 +192,11 @@ function siteLocation(s: SiteConfig): string {
 
 function buildSource(s: RawSource, baseDir: string, path: PathSegment[], c: Collector): SourceConfig | undefined {
   if (s.type === 'files') {
+    const paths = s.paths.map((p) => resolve(baseDir, p));
+    checkFilesPaths(s.paths, paths, path, c);
     return {
       type: 'files',
-      paths: s.paths.map((p) => resolve(baseDir, p)),
+      paths,
       include: s.include ?? [],
       exclude: s.exclude ?? [],
       onUnreadable: s.onUnreadable,

@@ -107,6 +107,19 @@ describe('config: every error names file, line, column and path', () => {
     expect(issues.join()).not.toContain('hunter2');
   });
 
+  it('paths of one files job that a restore could not keep apart, or that would be stored twice', () => {
+    const issues = issuesOf(config(job.replace('paths: [./data]', 'paths: [./x/data, ./y/data, ./x/data/sub, ./z/../x/data, /]')));
+    expect(issues).toEqual([
+      '8:46 jobs.docs.source.paths[1]: "./y/data" would be stored as "data/", as paths[0] "./x/data" is: a restore could not keep them apart. Back them up in separate jobs, or list their common parent folder with include patterns',
+      '8:56 jobs.docs.source.paths[2]: "./x/data/sub" is inside paths[0] "./x/data": its files would be stored twice; list only the outer folder',
+      '8:70 jobs.docs.source.paths[3]: "./z/../x/data" is the same folder as paths[0] "./x/data": list it once',
+      '8:85 jobs.docs.source.paths[4]: "/" is the filesystem\'s root, which cannot be one of several paths (each is stored under its folder\'s name): give it a job of its own',
+    ]);
+    // One path is stored at the archive's root, whatever its name; folders of different names side by side are fine.
+    expect(issuesOf(config(job.replace('paths: [./data]', 'paths: [/]')))).toEqual([]);
+    expect(issuesOf(config(job.replace('paths: [./data]', 'paths: [./x/data, ./x/data-2, ./y/logs]')))).toEqual([]);
+  });
+
   it('a job naming an unknown site', () => {
     const issues = issuesOf(config(job.replace('    schedule', '    sites: [a, c]\n    schedule')));
     expect(issues).toEqual(['9:16 jobs.docs.sites[1]: unknown site "c" (did you mean "a"?)']);
