@@ -159,6 +159,24 @@ describe('failures commit nothing', () => {
     c.close();
   });
 
+  it('paths that tar would take otherwise than they say fail the backup, named, with nothing committed', async () => {
+    await writeFile(join(ws.dir, 'lone-file.txt'), 'x');
+    await symlink(join(ws.dir, 'data'), join(ws.dir, 'data-link'));
+    await mkdir(join(ws.dir, 'second-folder'), { recursive: true });
+    const c = await ws.context(
+      `${sitesYaml}jobs:\n  lone:\n    source: { type: files, paths: [./lone-file.txt] }\n  linked:\n    source: { type: files, paths: [./data-link, ./second-folder] }\n  via-link:\n    source: { type: files, paths: [./data-link] }\n`,
+    );
+    // One path is archived from inside: a file cannot be; of several, a symbolic link would be stored alone.
+    await expect(backup(c, 'lone')).rejects.toThrow(/source path .*lone-file\.txt is not a folder: .*include: \["lone-file\.txt"\]/);
+    await expect(backup(c, 'linked')).rejects.toThrow(/source path .*data-link is a symbolic link \(to .*data\): among several paths only the link itself would be stored; list .*data instead/);
+    for (const job of ['lone', 'linked']) {
+      for (const s of ['site-a', 'site-b']) expect(await readdir(join(ws.dir, s, 'jobs', job, 'snapshots')).catch(() => [])).toEqual([]);
+    }
+    // A single path that is a link to a folder is archived from inside that folder, as before.
+    expect((await backup(c, 'via-link')).ok).toBe(true);
+    c.close();
+  });
+
   it('with minSites 1, a broken site is reported and the other commits', async () => {
     await writeFile(join(ws.dir, 'not-a-dir'), 'x');
     const c = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\n  bad: { type: fs, path: ./not-a-dir/sub }\njobs:\n  tree:\n    source: { type: files, paths: [./data] }\n    minSites: 1\n`);
