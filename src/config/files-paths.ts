@@ -4,9 +4,10 @@
  * into one and the restore would silently keep only one of each clashing file; a path listed twice,
  * or inside another, would be stored twice.
  */
-import { basename } from 'node:path';
+import { basename, isAbsolute, matchesGlob, relative } from 'node:path';
 import type { Collector } from './collector.ts';
 import type { PathSegment } from './locate.ts';
+import type { SiteConfig } from './model.ts';
 
 export function checkFilesPaths(raw: readonly string[], resolved: readonly string[], path: readonly PathSegment[], c: Collector): void {
   if (resolved.length < 2) return;
@@ -30,5 +31,34 @@ export function checkFilesPaths(raw: readonly string[], resolved: readonly strin
       );
     }
     named.set(name, i);
+  });
+}
+
+/**
+ * A files job whose folders hold an fs site would store that site's snapshots in every backup: the
+ * earlier backups in each new one, so that they grow with every run. Refused unless an exclude
+ * pattern leaves the site out (patterns match the path inside the snapshot, as walk.ts does).
+ */
+export function checkSitesOutsideSources(
+  job: string,
+  source: { readonly paths: readonly string[]; readonly exclude: readonly string[] },
+  raw: readonly string[],
+  sites: ReadonlyMap<string, SiteConfig>,
+  c: Collector,
+): void {
+  source.paths.forEach((p, i) => {
+    // The root among several paths is refused already (checkFilesPaths).
+    if (source.paths.length > 1 && basename(p) === '') return;
+    for (const [name, site] of sites) {
+      if (site.type !== 'fs') continue;
+      const inside = relative(p, site.path);
+      if (inside === '..' || inside.startsWith('../') || isAbsolute(inside)) continue;
+      const member = source.paths.length === 1 ? inside : [basename(p), inside].filter(Boolean).join('/');
+      const parts = member.split('/').filter(Boolean);
+      const excluded = parts.some((_, k) => source.exclude.some((pattern) => matchesGlob(parts.slice(0, k + 1).join('/'), pattern)));
+      if (excluded) continue;
+      const hint = member === '' ? 'move the site out of it' : `move the site, or add exclude: ["${member}"]`;
+      c.add(['jobs', job, 'source', 'paths', i], `"${raw[i]}" holds site "${name}" (${site.path}): every backup would store the ones before it; ${hint}`);
+    }
   });
 }

@@ -14,7 +14,7 @@ import { buildDrill } from './drill.ts';
 import { buildSigning } from './signing.ts';
 import { Collector, checkCron, checkTimezone, type ConfigIssue } from './collector.ts';
 import { nearest, type PathSegment } from './locate.ts';
-import { checkFilesPaths } from './files-paths.ts';
+import { checkFilesPaths, checkSitesOutsideSources } from './files-paths.ts';
 import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
 import { parseDbUrl } from '../sources/db-url.ts';
 import { SECRET_KEYS, configSchema, type RawConfig, type RawJob, type RawSite, type RawSource } from './schema.ts';
@@ -332,6 +332,7 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
   for (const [name, raw] of Object.entries(cfg.jobs)) {
     const job = buildJob(name, raw, cfg, baseDir, c);
     if (job) jobs.set(name, job);
+    if (job?.source.type === 'files' && raw.source.type === 'files') checkSitesOutsideSources(name, job.source, raw.source.paths, sites, c);
   }
   const identityFile = cfg.encryption.identityFile === undefined ? undefined : resolve(baseDir, cfg.encryption.identityFile);
   return {

@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/crypto/keys.ts';
 import { ConfigError, parseConfig, loadConfig } from '../../src/config/load.ts';
@@ -116,8 +116,24 @@ describe('config: every error names file, line, column and path', () => {
       '8:85 jobs.docs.source.paths[4]: "/" is the filesystem\'s root, which cannot be one of several paths (each is stored under its folder\'s name): give it a job of its own',
     ]);
     // One path is stored at the archive's root, whatever its name; folders of different names side by side are fine.
-    expect(issuesOf(config(job.replace('paths: [./data]', 'paths: [/]')))).toEqual([]);
+    // (The whole filesystem holds this test's sites, in the temporary folder: left out.)
+    const tmpTop = relative('/', dir).split('/')[0]!;
+    expect(issuesOf(config(job.replace('paths: [./data]', `paths: [/], exclude: [${tmpTop}]`)))).toEqual([]);
     expect(issuesOf(config(job.replace('paths: [./data]', 'paths: [./x/data, ./x/data-2, ./y/logs]')))).toEqual([]);
+  });
+
+  it('a files job whose folder holds an fs site, unless an exclude pattern leaves the site out', () => {
+    const holding = (source: string): string[] =>
+      issuesOf(`encryption:\n  recipients: [${recipient}]\nsites:\n  a: { type: fs, path: ./srv/backups/a }\n  b: { type: fs, path: ./elsewhere }\njobs:\n  docs:\n    source: ${source}\n`);
+    expect(holding('{ type: files, paths: [./srv] }')).toEqual([
+      `8:36 jobs.docs.source.paths[0]: "./srv" holds site "a" (${join(dir, 'srv', 'backups', 'a')}): every backup would store the ones before it; move the site, or add exclude: ["backups/a"]`,
+    ]);
+    expect(holding('{ type: files, paths: [./srv, ./etc] }')[0]).toMatch(/paths\[0\]: "\.\/srv" holds site "a" .*add exclude: \["srv\/backups\/a"\]$/);
+    expect(holding('{ type: files, paths: [./srv/backups/a] }')[0]).toMatch(/holds site "a" .*; move the site out of it$/);
+    expect(holding('{ type: files, paths: [./srv], exclude: [backups] }')).toEqual([]);
+    expect(holding('{ type: files, paths: [./srv, ./etc], exclude: ["srv/backups/*"] }')).toEqual([]);
+    expect(holding('{ type: files, paths: [./srv/data] }')).toEqual([]);
+    expect(holding('{ type: files, paths: [/] }')[0]).toMatch(/paths\[0\]: "\/" holds site "a" .*add exclude: \[".*srv\/backups\/a"\]$/);
   });
 
   it('a job naming an unknown site', () => {
