@@ -17,7 +17,7 @@ import { restorePipeline, type RestoreResult } from '../pipeline/restore.ts';
 import { WorkerStart } from '../pipeline/restore-worker/plaintext.ts';
 import { createSource } from '../sources/registry.ts';
 import type { PreparedTarget, Source, TargetOptions } from '../sources/source.ts';
-import { redactTarget } from '../sources/url-target.ts';
+import { guardTarget, intoSourceError } from './restore-guards.ts';
 import type { Context } from './context.ts';
 import { listSnapshots, pickSnapshot } from './snapshots.ts';
 
@@ -67,26 +67,11 @@ function targetOptions(r: RestoreRequest): TargetOptions {
   };
 }
 
-async function guardSource(source: Source, r: RestoreRequest, job: string): Promise<void> {
-  // An empty target would resolve to the current folder.
-  if (r.target.trim() === '') throw new LifeboatError('USAGE', `the restore target is empty: a ${source.kind} snapshot restores into ${source.targetKind}`);
-  if (r.intoSource) return;
-  const overlap = await source.overlapsSource(r.target);
-  if (overlap !== undefined) throw intoSourceError(r, overlap, job);
-}
-
-function intoSourceError(r: RestoreRequest, overlap: string, job: string): LifeboatError {
-  return new LifeboatError(
-    'USAGE',
-    `${redactTarget(r.target)} ${overlap} of job ${job}: restoring there overwrites the live data. Restore elsewhere, or add --into-source if that is really what you want`,
-  );
-}
-
 export async function restore(ctx: Context, jobName: string, r: RestoreRequest): Promise<RestoreReport> {
   const started = Date.now();
   const job = ctx.job(jobName);
   const source = r.source ?? createSource(job.source);
-  await guardSource(source, r, job.name);
+  await guardTarget(ctx, source, r, job.name);
   // The restore worker starts now, beside the target's preparation and the catalog read.
   const worker = new WorkerStart();
   try {
@@ -112,7 +97,7 @@ async function restoreWith(ctx: Context, job: JobConfig, source: Source, r: Rest
     }
     // A target that preparing created holds nothing to overwrite.
     const same = r.intoSource || !prepared || prepared.created ? undefined : prepared.snapshotSource?.(entry.manifest.source.facts);
-    if (same !== undefined) throw intoSourceError(r, same, job.name);
+    if (same !== undefined) throw intoSourceError(r.target, same, job.name);
     const sites = await Promise.all(entry.sites.map((s) => ctx.site(s)));
     // The hold is written beside the restore's first reads, not before them: taking it is best
     // effort anyway (holds.ts), and it costs a PUT per site (a round trip to each S3 site, synced
@@ -177,7 +162,7 @@ export async function preflight(ctx: Context, jobName: string, r: RestoreRequest
   const source = createSource(job.source);
   const checks: PreflightCheck[] = [];
   await attempt(checks, 'target', async () => {
-    await guardSource(source, r, job.name);
+    await guardTarget(ctx, source, r, job.name);
     return (await source.checkTarget(r.target, targetOptions(r))).join('; ');
   });
   const list = await listSnapshots(ctx, job.name, r.site === undefined ? {} : { site: r.site });
@@ -196,7 +181,7 @@ export async function preflight(ctx: Context, jobName: string, r: RestoreRequest
     if (!r.intoSource && source.targetSnapshotSource) {
       await attempt(checks, 'not the source', async () => {
         const same = await source.targetSnapshotSource!(r.target, targetOptions(r), e.manifest.source.facts);
-        if (same !== undefined) throw intoSourceError(r, same, job.name);
+        if (same !== undefined) throw intoSourceError(r.target, same, job.name);
         return `the target is not the database that snapshot ${e.id} was taken of`;
       });
     }

@@ -128,6 +128,19 @@ describe('files job over two fs sites', () => {
     }
   });
 
+  it("refuses a target in a site's folder, where the restore would mix into the repository", async () => {
+    const before = await readdir(join(ws.dir, 'site-a'), { recursive: true });
+    await symlink(join(ws.dir, 'site-a'), join(ws.dir, 'site-alias'));
+    for (const [target, why] of [
+      [join(ws.dir, 'site-a'), /is the folder of site "a" .*Restore elsewhere/],
+      [join(ws.dir, 'site-a', 'restored'), /is inside the folder of site "a"/],
+      [join(ws.dir, 'site-alias', 'jobs'), /is inside the folder of site "a"/],
+    ] as const) {
+      await expect(restore(ctx, 'tree', { snapshot: 'latest', target, force: true, intoSource: true })).rejects.toThrow(why);
+    }
+    expect(await readdir(join(ws.dir, 'site-a'), { recursive: true })).toEqual(before);
+  });
+
   it('refuses the live source folder under any spelling, and leaves it as it was', async () => {
     await backup(ctx, 'tree');
     const before = await describeTree(data);
