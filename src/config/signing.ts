@@ -12,6 +12,8 @@ import { resolveReferences } from './references.ts';
 
 export interface SigningConfig {
   readonly key?: SigningKey;
+  /** The file the key was read from. */
+  readonly keyFile?: string;
   /** Trusted public keys by their text; empty: signatures are written (with a key) but not required. */
   readonly trusted: ReadonlyMap<string, KeyObject>;
 }
@@ -34,7 +36,7 @@ export function buildSigning(raw: { keyFile?: string | undefined; publicKeys: st
     return { trusted };
   }
   try {
-    return { key: parseSigningKey(r.value), trusted };
+    return { key: parseSigningKey(r.value), keyFile: path, trusted };
   } catch (err) {
     c.add(['signing', 'keyFile'], `${path} ${describeError(err)}`);
     return { trusted };

@@ -1,5 +1,5 @@
 // The command line as a user meets it: exit codes, --json, located config errors, key files.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,14 @@ describe('lifeboat CLI', () => {
     const ok = await lifeboat('config', 'check', '-c', 'good.yaml');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^good\.yaml: OK — 1 site\(s\), 1 job\(s\) \(docs\), 1 recipient\(s\)/);
+    expect(ok.stderr).toBe('');
+    // An identity that other users can read is valid, but said.
+    await chmod(join(dir, 'k2/id.txt'), 0o644);
+    const exposed = await lifeboat('config', 'check', '-c', 'good.yaml', '--json');
+    await chmod(join(dir, 'k2/id.txt'), 0o600);
+    expect(exposed.code).toBe(0);
+    expect(exposed.stderr).toMatch(/^warning: encryption\.identityFile .*k2\/id\.txt has mode 0644: other users of this host can read or change this private key; chmod 600 it/);
+    expect(JSON.parse(exposed.stdout)).toMatchObject({ ok: true, warnings: [expect.stringContaining('mode 0644')] });
     await writeFile(join(dir, 'bad.yaml'), good.replace('jobs:', 'jobz:').replace('type: fs', 'type: ftp'));
     const bad = await lifeboat('config', 'check', '-c', 'bad.yaml');
     expect(bad.code).toBe(2);

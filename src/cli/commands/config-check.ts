@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { configJsonSchema, configReference } from '../../config/json-schema.ts';
+import { exposedKeyFiles } from '../../config/key-files.ts';
 import { load } from '../config-path.ts';
 import type { Out } from '../output.ts';
 
@@ -18,9 +19,11 @@ export function register(program: Command, run: (fn: (out: Out) => Promise<numbe
     .action((o: { config?: string; json?: boolean }) =>
       run(async (out) => {
         const cfg = await load(o.config);
+        const warnings = await exposedKeyFiles(cfg);
+        for (const w of warnings) out.info(`warning: ${w}`);
         const jobs = [...cfg.jobs.keys()];
         const summary = `${cfg.file}: OK — ${cfg.sites.size} site(s), ${jobs.length} job(s) (${jobs.join(', ')}), ${cfg.encryption.recipients.length} recipient(s)`;
-        out.result(summary, { ok: true, file: cfg.file, sites: [...cfg.sites.keys()], jobs });
+        out.result(summary, { ok: true, file: cfg.file, sites: [...cfg.sites.keys()], jobs, warnings });
         return 0;
       }),
     );
