@@ -1,4 +1,4 @@
-// A backup or heal started by hand takes the job's lease as a daemon's backups do: while another
+// A backup, heal or prune started by hand takes the job's lease as a daemon's backups do: while another
 // process holds it, the command refuses and names the holder, and the upload that process has
 // under way is not swept away as a leftover (which made one of two concurrent backups fail).
 import { execFile, spawn } from 'node:child_process';
@@ -50,6 +50,11 @@ describe('backups and heals started by hand', () => {
       const cli = await promisify(execFile)(process.execPath, [bin, 'heal', 'files', '-c', join(ws.dir, 'lifeboat.yaml')]).catch((e: { code: number; stderr: string }) => e);
       expect((cli as { code: number }).code).toBe(1);
       expect((cli as { stderr: string }).stderr).toContain(`another Lifeboat process (${OTHER}) is running this backup of files`);
+      // So does a prune, which removes snapshots; its dry run only reads and goes ahead.
+      const pruned = await promisify(execFile)(process.execPath, [bin, 'prune', 'files', '-c', join(ws.dir, 'lifeboat.yaml')]).catch((e: { code: number; stderr: string }) => e);
+      expect((pruned as { code: number }).code).toBe(1);
+      expect((pruned as { stderr: string }).stderr).toContain(`another Lifeboat process (${OTHER}) is running this backup of files`);
+      await promisify(execFile)(process.execPath, [bin, 'prune', 'files', '--dry-run', '-c', join(ws.dir, 'lifeboat.yaml')]);
       expect(existsSync(inFlight)).toBe(true);
     } finally {
       await theirs.release();
