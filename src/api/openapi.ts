@@ -65,7 +65,11 @@ export const openapi = {
             },
           },
         },
-        responses: { '202': { description: 'queued', content: operation }, '400': { description: 'invalid body', content: { 'application/json': { schema: error } } }, ...errors },
+        responses: {
+          '202': { description: 'queued', content: operation },
+          '400': { description: "invalid body, a site not of the job, or a target a restore must not write (the job's live source, a site's folder)", content: { 'application/json': { schema: error } } },
+          ...errors,
+        },
       },
     },
     '/jobs/{job}/drills': {

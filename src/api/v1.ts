@@ -18,6 +18,8 @@ import * as z from 'zod';
 import type { Daemon } from '../daemon/daemon.ts';
 import type { Context } from '../operations/context.ts';
 import { drillHistory } from '../operations/drill.ts';
+import { guardTarget } from '../operations/restore-guards.ts';
+import { createSource } from '../sources/registry.ts';
 import { listSnapshots } from '../operations/snapshots.ts';
 import { describeError, isLifeboatError } from '../errors.ts';
 import type { Role } from './auth.ts';
@@ -95,6 +97,11 @@ const drillBody = z.strictObject({
   site: z.string().min(1).max(64).optional(),
 });
 
+/** A request's `site`, when given, must be one of the job's. */
+function checkSite(job: { readonly name: string; readonly sites: readonly string[] }, site: string | undefined): void {
+  if (site !== undefined && !job.sites.includes(site)) throw new HttpError(400, 'BAD_REQUEST', `site: ${site} is not a site of job ${job.name}`);
+}
+
 function jobOr404(v: V1, name: string) {
   const job = v.ctx.config.jobs.get(name);
   if (!job) throw new HttpError(404, 'UNKNOWN_JOB', `no job named "${name}"`);
@@ -155,6 +162,12 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
         ...(b.jobs ? { jobs: b.jobs } : {}),
         ...(b.globals ? { globals: true } : {}),
       };
+      // What is wrong with the target itself is answered now, not as a failed operation later.
+      checkSite(job, b.site);
+      await guardTarget(v.ctx, createSource(job.source), request, job.name).catch((err: unknown) => {
+        if (isLifeboatError(err) && err.code === 'USAGE') throw new HttpError(400, 'BAD_REQUEST', `target: ${err.message}`);
+        throw err;
+      });
       const op = v.daemon.restore(job, request, `API request by ${caller.name}`);
       if (!op) throw new HttpError(503, 'SHUTTING_DOWN', 'the daemon is shutting down');
       return json(res, 202, { operation: op });
@@ -169,7 +182,7 @@ export async function handleV1(v: V1, req: IncomingMessage, res: ServerResponse,
       if (!job.drill) throw new HttpError(409, 'NO_DRILL', `job ${job.name} has no drill section in the config`);
       const parsed = drillBody.safeParse(await readJson(req), { reportInput: true });
       if (!parsed.success) throw badRequest(parsed.error);
-      if (parsed.data.site !== undefined && !job.sites.includes(parsed.data.site)) throw new HttpError(400, 'BAD_REQUEST', `site: ${parsed.data.site} is not a site of job ${job.name}`);
+      checkSite(job, parsed.data.site);
       const op = v.daemon.triggerDrill(job, `API request by ${caller.name}`, {
         ...(parsed.data.snapshot ? { snapshot: parsed.data.snapshot } : {}),
         ...(parsed.data.site ? { site: parsed.data.site } : {}),

@@ -110,6 +110,21 @@ describe('HTTP API v1', () => {
     expect(again).toMatchObject({ state: 'failed', error: expect.stringMatching(/is not empty/) });
   });
 
+  it('refuses a target that a restore must not write at once, with 400 and the reason, queuing nothing', async () => {
+    const before = ((await call('GET', '/api/v1/operations', VIEWER)).body.operations as unknown[]).length;
+    const cases: [unknown, RegExp][] = [
+      [{ target: join(ws.dir, 'data') }, /^target: .*data is the source folder .*data of job docs: restoring there overwrites the live data/],
+      [{ target: join(ws.dir, 'site-a', 'x') }, /^target: .*x is inside the folder of site "a"/],
+      [{ target: join(ws.dir, 'elsewhere'), site: 'zz' }, /^site: zz is not a site of job docs$/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await call('POST', '/api/v1/jobs/docs/restores', OPERATOR, JSON.stringify(body));
+      expect(r.status).toBe(400);
+      expect(r.body.error).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(message) });
+    }
+    expect(((await call('GET', '/api/v1/operations', VIEWER)).body.operations as unknown[]).length).toBe(before);
+  });
+
   it.each([
     ['{}', 'target: required'],
     ['{"target": ""}', 'target: must not be empty'],
