@@ -1,14 +1,18 @@
 /**
- * The paths of one files job, checked together. With several paths, each folder is stored in the
- * archive under its own name (walk.ts: rootsFor), so two folders of the same name would be unpacked
- * into one and the restore would silently keep only one of each clashing file; a path listed twice,
- * or inside another, would be stored twice.
+ * The paths of a files job, checked together and against the config's fs sites: what would make
+ * the snapshots hold less than the folders (two stored under one name), or more (a folder twice,
+ * a site's own snapshots).
  */
 import { basename, isAbsolute, matchesGlob, relative } from 'node:path';
 import type { Collector } from './collector.ts';
 import type { PathSegment } from './locate.ts';
 import type { SiteConfig } from './model.ts';
 
+/**
+ * With several paths, each folder is stored in the archive under its own name (walk.ts: rootsFor),
+ * so two folders of the same name would be unpacked into one and the restore would silently keep
+ * only one of each clashing file; a path listed twice, or inside another, would be stored twice.
+ */
 export function checkFilesPaths(raw: readonly string[], resolved: readonly string[], path: readonly PathSegment[], c: Collector): void {
   if (resolved.length < 2) return;
   const named = new Map<string, number>();
