@@ -9,14 +9,15 @@
  * kept. A restore unpacks into a hidden temporary folder beside the target and renames it into
  * place only after the whole stream verified, so a failed restore leaves the target untouched.
  */
-import { lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { LifeboatError } from '../../errors.ts';
 import { folderOverlap } from '../real-path.ts';
 import { describeUrlTarget, isUrlTarget } from '../url-target.ts';
 import type { FilesSourceConfig } from '../../config/model.ts';
-import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
+import { runConsumer, spawnProducer } from '../child.ts';
 import { atTarget, partialPath, sweepPartials } from '../partial.ts';
 import type { Dump, Facts, RestoreOptions, Source, TargetOptions } from '../source.ts';
 import { listEntry, memberList, rootsFor } from './walk.ts';
@@ -63,18 +64,16 @@ export class FilesSource implements Source {
         })(),
       );
     }
-    return deferredDump(async (out, started) => {
-      await checkRoots(paths);
-      // Exit status 1 means some file changed while it was read: the archive is complete but that
-      // file may be inconsistent, which is reported as a warning in the manifest's facts.
-      const child = spawnProducer({ cmd: 'tar', args, okCodes: [0, 1], what: `tar (archiving ${paths.join(', ')})` }, o.signal, input, out);
-      child.done.catch(() => {});
-      await child.spawned;
-      started();
-      const { stderr, code } = await child.done;
+    const refused = rootsRefused(paths);
+    if (refused) return failedDump(refused);
+    // Exit status 1 means some file changed while it was read: the archive is complete but that
+    // file may be inconsistent, which is reported as a warning in the manifest's facts.
+    const child = spawnProducer({ cmd: 'tar', args, okCodes: [0, 1], what: `tar (archiving ${paths.join(', ')})` }, o.signal, input);
+    const done = child.done.then(({ stderr, code }): Facts => {
       const warnings = stderr.split('\n').filter((l) => l.trim() !== '');
       return { paths: [...paths], tar: 'GNU tar, pax format', ...(code === 1 || warnings.length ? { warnings: warnings.slice(-20) } : {}) };
     });
+    return { stream: child.stream, done };
   }
 
   async overlapsSource(target: string): Promise<string | undefined> {
@@ -129,20 +128,37 @@ export class FilesSource implements Source {
  * What tar would take differently from what the paths say: one path is archived from inside (tar
  * changes into it), so it must be a folder, or a link to one; of several paths each is archived as
  * an entry of its parent folder, where a symbolic link is stored as the link alone, without what it
- * points to. A path that does not exist is left to tar (and to onUnreadable).
+ * points to. A path that does not exist is left to tar (and to onUnreadable). Checked with a few
+ * synchronous calls, so that tar is spawned at once, as before, when the paths are fine.
  */
-async function checkRoots(paths: readonly string[]): Promise<void> {
+function rootsRefused(paths: readonly string[]): LifeboatError | undefined {
   for (const p of paths) {
-    const st = await (paths.length === 1 ? stat(p) : lstat(p)).catch(() => undefined);
+    const st = paths.length === 1 ? statSync(p, { throwIfNoEntry: false }) : lstatSync(p, { throwIfNoEntry: false });
     if (!st) continue;
     if (paths.length === 1 && !st.isDirectory()) {
-      throw new LifeboatError('DUMP_FAILED', `source path ${p} is not a folder: a files job with one path backs up a folder's contents; list its folder and select it with include: ["${basename(p)}"]`);
+      return new LifeboatError('DUMP_FAILED', `source path ${p} is not a folder: a files job with one path backs up a folder's contents; list its folder and select it with include: ["${basename(p)}"]`);
     }
     if (st.isSymbolicLink()) {
-      const real = await realpath(p).catch(() => 'nowhere');
-      throw new LifeboatError('DUMP_FAILED', `source path ${p} is a symbolic link (to ${real}): among several paths only the link itself would be stored; list ${real} instead`);
+      let real = 'nowhere';
+      try {
+        real = realpathSync(p);
+      } catch {
+        // A dangling link: named as such.
+      }
+      return new LifeboatError('DUMP_FAILED', `source path ${p} is a symbolic link (to ${real}): among several paths only the link itself would be stored; list ${real} instead`);
     }
   }
+  return undefined;
+}
+
+/** A dump that failed before it started: its stream errs and its `done` rejects with `err`. */
+function failedDump(err: LifeboatError): Dump {
+  const stream = new PassThrough();
+  stream.on('error', () => {});
+  stream.destroy(err);
+  const done = Promise.reject(err);
+  done.catch(() => {});
+  return { stream, done };
 }
 
 /** Moves a fully extracted tree into place: the folder itself when the target is new or empty. */
