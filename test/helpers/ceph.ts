@@ -146,20 +146,24 @@ rgw data = ${this.dir}/rgw/$name
     const osdUuid = randomUUID();
     await exec('ceph', ['-c', this.conf, '--connect-timeout', '30', 'osd', 'create', osdUuid]);
     // Gateways block until their pools are usable, so wait for the OSD to be up first; an OSD that
-    // has not come up in time is started once more, on a fresh store (memstore keeps nothing of a
-    // killed OSD).
+    // has not come up in time is started again, on a fresh store (memstore keeps nothing of a
+    // killed OSD). The first start waits longest: on a machine that has just installed Ceph, one
+    // CI run saw two OSD starts of 30 s each stop after "log_to_monitors".
     for (let attempt = 1; ; attempt++) {
       await rm(join(this.dir, 'osd/osd.0'), { recursive: true, force: true });
       await mkdir(join(this.dir, 'osd/osd.0'), { recursive: true });
       await exec('ceph-osd', ['-c', this.conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
       const osd = this.spawnDaemon('ceph-osd', ['-i', '0']);
-      if (await this.waitOsdUp(30_000)) return;
+      if (await this.waitOsdUp(attempt === 1 ? 45_000 : 30_000)) return;
       if (osd.exitCode === null && osd.signalCode === null) {
         const exited = new Promise((resolve) => osd.once('exit', resolve));
         osd.kill('SIGKILL');
         await exited;
       }
-      if (attempt === 2) throw new Error(`the Ceph OSD did not come up; its log ends with:\n${(await this.logTail('osd.0')).split('\n').slice(-15).join('\n')}`);
+      if (attempt === 3) {
+        const tail = async (n: string): Promise<string> => (await this.logTail(n)).split('\n').slice(-15).join('\n');
+        throw new Error(`the Ceph OSD did not come up in three starts; its log ends with:\n${await tail('osd.0')}\nmon.a:\n${await tail('mon.a')}`);
+      }
     }
   }
 
