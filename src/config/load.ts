@@ -186,6 +186,18 @@ function buildSite(name: string, s: RawSite, baseDir: string): SiteConfig {
   };
 }
 
+/**
+ * An fs site inside another one's folder: the outer site's repository would hold the inner one's
+ * files among its own, where its prune, verify and heal walk.
+ */
+function checkNestedSites(sites: ReadonlyMap<string, SiteConfig>, c: Collector): void {
+  const local = [...sites.values()].filter((s) => s.type === 'fs');
+  for (const inner of local) {
+    const outer = local.find((o) => inner.path.startsWith(o.path === '/' ? '/' : `${o.path}/`) && o.path !== inner.path);
+    if (outer) c.add(['sites', inner.name], `site "${inner.name}" (${inner.path}) is inside the folder of site "${outer.name}" (${outer.path}): give each site a folder of its own`, true);
+  }
+}
+
 function siteLocation(s: SiteConfig): string {
   return s.type === 'fs' ? `fs:${s.path}` : `s3:${s.endpoint ?? 'aws'}/${s.bucket}/${s.prefix}`;
 }
@@ -326,6 +338,7 @@ function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector)
     locations.set(loc, name);
     sites.set(name, site);
   }
+  checkNestedSites(sites, c);
   if (cfg.defaults?.schedule !== undefined) checkCron(cfg.defaults.schedule, ['defaults', 'schedule'], c);
   if (cfg.defaults?.timezone !== undefined) checkTimezone(cfg.defaults.timezone, ['defaults', 'timezone'], c);
   const jobs = new Map<string, JobConfig>();

@@ -69,6 +69,12 @@ describe('lifeboat CLI', () => {
     expect(exposed.code).toBe(0);
     expect(exposed.stderr).toMatch(/^warning: encryption\.identityFile .*k2\/id\.txt has mode 0644: other users of this host can read or change this private key; chmod 600 it/);
     expect(JSON.parse(exposed.stdout)).toMatchObject({ ok: true, warnings: [expect.stringContaining('mode 0644')] });
+    // Two sites in folders of one disk: valid, but one copy as far as the disk goes.
+    await writeFile(join(dir, 'two.yaml'), good.replace('  a: { type: fs, path: ./a }\n', '  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\n'));
+    const twoSites = await lifeboat('config', 'check', '-c', 'two.yaml', '--json');
+    expect(twoSites.code).toBe(0);
+    expect(twoSites.stderr).toMatch(/^warning: sites "a" and "b" are folders on the same filesystem, and job\(s\) docs count a copy on each/);
+    expect(JSON.parse(twoSites.stdout)).toMatchObject({ ok: true, warnings: [expect.stringContaining('same filesystem')] });
     await writeFile(join(dir, 'bad.yaml'), good.replace('jobs:', 'jobz:').replace('type: fs', 'type: ftp'));
     const bad = await lifeboat('config', 'check', '-c', 'bad.yaml');
     expect(bad.code).toBe(2);

@@ -161,6 +161,13 @@ describe('config: every error names file, line, column and path', () => {
     expect(issues).toEqual(['5:3 sites.b: site "b" is the same location as site "a"']);
   });
 
+  it('a site inside the folder of another', () => {
+    const issues = issuesOf(config(job).replace('./site-b', './site-a/b'));
+    expect(issues).toEqual([`5:3 sites.b: site "b" (${join(dir, 'site-a/b')}) is inside the folder of site "a" (${join(dir, 'site-a')}): give each site a folder of its own`]);
+    // A folder that only starts with the other's name is beside it.
+    expect(issuesOf(config(job).replace('./site-b', './site-a-b'))).toEqual([]);
+  });
+
   it('a value of the wrong type', () => {
     const issues = issuesOf(config(job.replace('    schedule', '    compression: { level: high }\n    schedule')));
     expect(issues).toEqual(['9:27 jobs.docs.compression.level: Invalid input: expected number, received string']);

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { configJsonSchema, configReference } from '../../config/json-schema.ts';
-import { exposedKeyFiles } from '../../config/key-files.ts';
+import { configWarnings } from '../../config/warnings.ts';
 import { load } from '../config-path.ts';
 import type { Out } from '../output.ts';
 
@@ -19,7 +19,7 @@ export function register(program: Command, run: (fn: (out: Out) => Promise<numbe
     .action((o: { config?: string; json?: boolean }) =>
       run(async (out) => {
         const cfg = await load(o.config);
-        const warnings = await exposedKeyFiles(cfg);
+        const warnings = await configWarnings(cfg);
         for (const w of warnings) out.info(`warning: ${w}`);
         const jobs = [...cfg.jobs.keys()];
         const summary = `${cfg.file}: OK — ${cfg.sites.size} site(s), ${jobs.length} job(s) (${jobs.join(', ')}), ${cfg.encryption.recipients.length} recipient(s)`;

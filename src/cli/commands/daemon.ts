@@ -11,7 +11,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { LifeboatError } from '../../errors.ts';
 import { Metrics } from '../../metrics/metrics.ts';
 import { Context } from '../../operations/context.ts';
-import { exposedKeyFiles } from '../../config/key-files.ts';
+import { configWarnings } from '../../config/warnings.ts';
 import { load } from '../config-path.ts';
 import type { Out } from '../output.ts';
 
@@ -47,7 +47,7 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
           throw new LifeboatError('USAGE', `cannot listen on ${config.api.listen} (api.listen): ${(err as Error).message}`);
         }
         log.info({ listen: config.api.listen, config: config.file }, 'listening');
-        for (const warning of await exposedKeyFiles(config)) log.warn({ config: config.file }, warning);
+        for (const warning of await configWarnings(config)) log.warn({ config: config.file }, warning);
         await daemon.start();
         if (!signal.aborted) await once(signal, 'abort');
         log.info('shutting down: no new runs');
