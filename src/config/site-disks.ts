@@ -38,6 +38,6 @@ export async function sitesSharingDisks(config: Config): Promise<string[]> {
   }
   return [...pairs.values()].map(
     ({ a, b, jobs }) =>
-      `sites "${a}" and "${b}" are folders on the same filesystem, and job(s) ${jobs.join(', ')} count a copy on each: one disk or host failure loses both; put them on different disks or hosts, or use S3 sites`,
+      `sites "${a}" and "${b}" are folders on one filesystem, which job(s) ${jobs.join(', ')} count as two copies: one disk or host failure loses both; put them on different disks or hosts, or use S3 sites`,
   );
 }

@@ -73,8 +73,8 @@ describe('lifeboat CLI', () => {
     await writeFile(join(dir, 'two.yaml'), good.replace('  a: { type: fs, path: ./a }\n', '  a: { type: fs, path: ./a }\n  b: { type: fs, path: ./b }\n'));
     const twoSites = await lifeboat('config', 'check', '-c', 'two.yaml', '--json');
     expect(twoSites.code).toBe(0);
-    expect(twoSites.stderr).toMatch(/^warning: sites "a" and "b" are folders on the same filesystem, and job\(s\) docs count a copy on each/);
-    expect(JSON.parse(twoSites.stdout)).toMatchObject({ ok: true, warnings: [expect.stringContaining('same filesystem')] });
+    expect(twoSites.stderr).toMatch(/^warning: sites "a" and "b" are folders on one filesystem, which job\(s\) docs count as two copies/);
+    expect(JSON.parse(twoSites.stdout)).toMatchObject({ ok: true, warnings: [expect.stringContaining('on one filesystem')] });
     await writeFile(join(dir, 'bad.yaml'), good.replace('jobs:', 'jobz:').replace('type: fs', 'type: ftp'));
     const bad = await lifeboat('config', 'check', '-c', 'bad.yaml');
     expect(bad.code).toBe(2);

@@ -28,7 +28,7 @@ describe('fs sites on one filesystem', () => {
       'jobs:\n  docs:\n    source: { type: files, paths: [./data] }\n    sites: [a, b]\n  logs:\n    source: { type: files, paths: [./logs] }\n    sites: [b, a]\n  one:\n    source: { type: files, paths: [./one] }\n    sites: [c]\n',
     );
     expect(await sitesSharingDisks(cfg)).toEqual([
-      'sites "a" and "b" are folders on the same filesystem, and job(s) docs, logs count a copy on each: one disk or host failure loses both; put them on different disks or hosts, or use S3 sites',
+      'sites "a" and "b" are folders on one filesystem, which job(s) docs, logs count as two copies: one disk or host failure loses both; put them on different disks or hosts, or use S3 sites',
     ]);
   });
 
