@@ -168,6 +168,14 @@ describe('config: every error names file, line, column and path', () => {
     expect(issuesOf(config(job).replace('./site-b', './site-a-b'))).toEqual([]);
   });
 
+  it('an S3 prefix under another site\'s in the same bucket', () => {
+    const s3 = (prefix: string, bucket = 'backups'): string => `{ type: s3, endpoint: "https://s3.example.net", region: r, bucket: ${bucket}, prefix: "${prefix}" }`;
+    const sites = (b: string): string => config(job).replace('{ type: fs, path: ./site-a }', s3('lifeboat')).replace('{ type: fs, path: ./site-b }', b);
+    expect(issuesOf(sites(s3('lifeboat/dc2')))).toEqual(['5:3 sites.b: site "b" (prefix "lifeboat/dc2/") is inside site "a" (prefix "lifeboat/") in bucket backups: give each site a prefix that no other site\'s contains']);
+    expect(issuesOf(sites(s3('lifeboat-dc2')))).toEqual([]);
+    expect(issuesOf(sites(s3('lifeboat/dc2', 'other')))).toEqual([]);
+  });
+
   it('a value of the wrong type', () => {
     const issues = issuesOf(config(job.replace('    schedule', '    compression: { level: high }\n    schedule')));
     expect(issues).toEqual(['9:27 jobs.docs.compression.level: Invalid input: expected number, received string']);
