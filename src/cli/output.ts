@@ -1,16 +1,8 @@
 /** Human output for the CLI: sizes, rates, a progress line on a TTY, and JSON for scripts. */
+import { formatBytes } from '../bytes.ts';
 import { describeError, isLifeboatError } from '../errors.ts';
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };
 
 export interface Out {
   readonly json: boolean;

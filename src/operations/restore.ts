@@ -20,6 +20,7 @@ import type { PreparedTarget, Source, TargetOptions } from '../sources/source.ts
 import { guardTarget, intoSourceError } from './restore-guards.ts';
 import type { Context } from './context.ts';
 import { listSnapshots, pickSnapshot } from './snapshots.ts';
+import { formatBytes } from '../bytes.ts';
 
 export interface RestoreRequest extends TargetOptions {
   readonly snapshot: string;
@@ -172,7 +173,7 @@ export async function preflight(ctx: Context, jobName: string, r: RestoreRequest
   try {
     entry = pickSnapshot(list, r.snapshot);
     snapshotId = entry.id;
-    checks.push({ check: 'snapshot', ok: true, detail: `${entry.id} (${entry.manifest.payload.plaintext.bytes} bytes) on ${entry.sites.join(', ')}` });
+    checks.push({ check: 'snapshot', ok: true, detail: `${entry.id} (${formatBytes(entry.manifest.payload.plaintext.bytes)}) on ${entry.sites.join(', ')}` });
   } catch (err) {
     checks.push({ check: 'snapshot', ok: false, detail: describeError(err) });
   }
@@ -205,8 +206,8 @@ export async function preflight(ctx: Context, jobName: string, r: RestoreRequest
         const fs = await statfs(tmpdir());
         const free = fs.bavail * fs.bsize;
         const need = e.manifest.payload.plaintext.bytes;
-        if (free < need) throw new Error(`--jobs spools ${need} bytes to ${tmpdir()}, which has ${free} bytes free`);
-        return `${tmpdir()} has ${free} bytes free for a ${need}-byte spool file`;
+        if (free < need) throw new Error(`--jobs spools ${formatBytes(need)} to ${tmpdir()}, which has ${formatBytes(free)} free`);
+        return `${tmpdir()} has ${formatBytes(free)} free for a ${formatBytes(need)} spool file`;
       });
     }
   }

@@ -188,6 +188,9 @@ describe('PostgreSQL source', () => {
     expect(p.checks.map((c) => c.check)).toEqual(['target', 'snapshot', 'not the source', 'identity']);
     expect(p.checks[0]!.detail).toMatch(/does not exist and will be created/);
     expect(await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${dst}'`)).toBe('0');
+    // --jobs spools the dump: the dry run also checks the temporary folder's free space.
+    const spooled = await preflight(ctx, 'db', { snapshot: 'latest', target: `${server}/${dst}`, jobs: 2 });
+    expect(spooled.checks.at(-1)).toMatchObject({ check: 'spool space', ok: true, detail: expect.stringMatching(/ has [\d.]+ [KMGT]?i?B free for a [\d.]+ [KMGT]?i?B spool file$/) });
     const bad = await preflight(ctx, 'db', { snapshot: 'latest', target: '/tmp/not-a-database' });
     expect(bad.ok).toBe(false);
     expect(bad.checks[0]!.detail).toMatch(/restores into a database URL/);
