@@ -15,6 +15,7 @@ import { buildSigning } from './signing.ts';
 import { Collector, checkCron, checkTimezone, type ConfigIssue } from './collector.ts';
 import { nearest, type PathSegment } from './locate.ts';
 import { checkFilesPaths, checkSitesOutsideSources } from './files-paths.ts';
+import { checkSiteLocations } from './site-locations.ts';
 import type { Config, DbConnection, JobConfig, SiteConfig, SourceConfig } from './model.ts';
 import { parseDbUrl } from '../sources/db-url.ts';
 import { SECRET_KEYS, configSchema, type RawConfig, type RawJob, type RawSite, type RawSource } from './schema.ts';
@@ -186,41 +187,6 @@ function buildSite(name: string, s: RawSite, baseDir: string): SiteConfig {
   };
 }
 
-/**
- * A site inside another one: an fs site in another's folder, or an S3 prefix under another's in
- * the same bucket. The outer site's repository would hold the inner one's objects among its own,
- * where its prune, verify and heal walk.
- */
-function checkNestedSites(sites: ReadonlyMap<string, SiteConfig>, c: Collector): void {
-  for (const inner of sites.values()) {
-    for (const outer of sites.values()) {
-      const nested = nestedIn(outer, inner);
-      if (nested) {
-        c.add(['sites', inner.name], nested, true);
-        break;
-      }
-    }
-  }
-}
-
-/** Why `inner` lies strictly inside `outer`, or undefined (the same location is reported on its own). */
-function nestedIn(outer: SiteConfig, inner: SiteConfig): string | undefined {
-  if (outer.type === 'fs' && inner.type === 'fs') {
-    if (outer.path === inner.path || !inner.path.startsWith(outer.path === '/' ? '/' : `${outer.path}/`)) return undefined;
-    return `site "${inner.name}" (${inner.path}) is inside the folder of site "${outer.name}" (${outer.path}): give each site a folder of its own`;
-  }
-  if (outer.type === 's3' && inner.type === 's3') {
-    const sameBucket = (outer.endpoint ?? 'aws') === (inner.endpoint ?? 'aws') && outer.bucket === inner.bucket;
-    if (!sameBucket || outer.prefix === inner.prefix || !inner.prefix.startsWith(outer.prefix)) return undefined;
-    return `site "${inner.name}" (prefix "${inner.prefix}") is inside site "${outer.name}" (prefix "${outer.prefix}") in bucket ${inner.bucket}: give each site a prefix that no other site's contains`;
-  }
-  return undefined;
-}
-
-function siteLocation(s: SiteConfig): string {
-  return s.type === 'fs' ? `fs:${s.path}` : `s3:${s.endpoint ?? 'aws'}/${s.bucket}/${s.prefix}`;
-}
-
 function buildSource(s: RawSource, baseDir: string, path: PathSegment[], c: Collector): SourceConfig | undefined {
   if (s.type === 'files') {
     const paths = s.paths.map((p) => resolve(baseDir, p));
@@ -348,16 +314,8 @@ function buildJob(name: string, raw: RawJob, cfg: RawConfig, baseDir: string, c:
 function buildModel(cfg: RawConfig, file: string, baseDir: string, c: Collector): Config {
   const recipients = buildRecipients(cfg, baseDir, c);
   const sites = new Map<string, SiteConfig>();
-  const locations = new Map<string, string>();
-  for (const [name, raw] of Object.entries(cfg.sites)) {
-    const site = buildSite(name, raw, baseDir);
-    const loc = siteLocation(site);
-    const other = locations.get(loc);
-    if (other !== undefined) c.add(['sites', name], `site "${name}" is the same location as site "${other}"`, true);
-    locations.set(loc, name);
-    sites.set(name, site);
-  }
-  checkNestedSites(sites, c);
+  for (const [name, raw] of Object.entries(cfg.sites)) sites.set(name, buildSite(name, raw, baseDir));
+  checkSiteLocations(sites, c);
   if (cfg.defaults?.schedule !== undefined) checkCron(cfg.defaults.schedule, ['defaults', 'schedule'], c);
   if (cfg.defaults?.timezone !== undefined) checkTimezone(cfg.defaults.timezone, ['defaults', 'timezone'], c);
   const jobs = new Map<string, JobConfig>();
