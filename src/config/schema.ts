@@ -27,7 +27,11 @@ export const fsSiteSchema = z.strictObject({
 
 export const s3SiteSchema = z.strictObject({
   type: z.literal('s3'),
-  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    // Credentials in the URL would be a secret written inline, outside the references.
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not hold a user name or password: give the credentials as accessKeyId and secretAccessKey (${env:…} or ${file:…} references)')
+    .optional(),
   region: nonEmpty.default('us-east-1'),
   bucket: nonEmpty,
   prefix: z.string().default(''),

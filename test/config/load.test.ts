@@ -176,6 +176,12 @@ describe('config: every error names file, line, column and path', () => {
     expect(issuesOf(sites(s3('lifeboat/dc2', 'other')))).toEqual([]);
   });
 
+  it('an S3 endpoint with credentials in it, without echoing them', () => {
+    const issues = issuesOf(config(job).replace('{ type: fs, path: ./site-b }', '{ type: s3, endpoint: "https://key:s3cr3t@s3.example.net", bucket: x }'));
+    expect(issues).toEqual(['5:28 sites.b.endpoint: must not hold a user name or password: give the credentials as accessKeyId and secretAccessKey (${env:…} or ${file:…} references)']);
+    expect(issues.join('\n')).not.toContain('s3cr3t');
+  });
+
   it('a value of the wrong type', () => {
     const issues = issuesOf(config(job.replace('    schedule', '    compression: { level: high }\n    schedule')));
     expect(issues).toEqual(['9:27 jobs.docs.compression.level: Invalid input: expected number, received string']);
