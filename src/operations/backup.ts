@@ -11,9 +11,11 @@ import { LifeboatError, describeError } from '../errors.ts';
 function isPermanent(err: unknown): boolean {
   return err instanceof LifeboatError ? err.permanent : false;
 }
-import { backupPipeline, startDump } from '../pipeline/backup.ts';
+import { backupPipeline } from '../pipeline/backup.ts';
+import { startDump, type EarlyDump } from '../pipeline/early-dump.ts';
 import type { Site } from '../sites/site.ts';
 import { createSource } from '../sources/registry.ts';
+import type { Source } from '../sources/source.ts';
 import type { Context } from './context.ts';
 
 export interface BackupReport {
@@ -32,11 +34,16 @@ export interface BackupReport {
 export interface BackupOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
+  /**
+   * The job's dump, when the caller started it already (the CLI does, before it takes the lease);
+   * from here on the backup either uses it or cancels it.
+   */
+  readonly early?: { readonly source: Source; readonly dump: EarlyDump };
 }
 
 export async function backup(ctx: Context, jobName: string, o: BackupOptions = {}): Promise<BackupReport> {
   const job = ctx.job(jobName);
-  const started = Date.now();
+  const started = o.early?.dump.startedAt ?? Date.now();
   const signal = o.signal ?? new AbortController().signal;
   const snapshotId = newSnapshotId();
   const failed: { site: string; error: string; permanent: boolean }[] = [];
@@ -48,8 +55,8 @@ export async function backup(ctx: Context, jobName: string, o: BackupOptions = {
   // site it is three requests in a row (marker HEAD and GET, the list of unfinished uploads), the
   // first also opening the connection. A source's command therefore runs, and is stopped again,
   // when too few sites can be prepared.
-  const source = createSource(job.source);
-  const early = startDump(source);
+  const source = o.early?.source ?? createSource(job.source);
+  const early = o.early?.dump ?? startDump(source);
 
   // Sites that cannot even be prepared are out of this run; the others go ahead if enough remain.
   const ready: Site[] = [];

@@ -26,6 +26,7 @@ import { FanOut } from './fanout.ts';
 import { ChildOutput } from '../sources/child-output.ts';
 import { ParallelZstdCompress } from './zstd/compress.ts';
 import { Measure } from './measure.ts';
+import type { EarlyDump } from './early-dump.ts';
 
 export interface BackupInput {
   readonly job: string;
@@ -43,40 +44,6 @@ export interface BackupInput {
   readonly onProgress?: (p: { sourceBytes: number; storedBytes: number }) => void;
   /** The source's dump, when the caller started it ahead (startDump); otherwise the pipeline starts it. */
   readonly early?: EarlyDump;
-}
-
-/**
- * A dump started before the pipeline, so that its producer (pg_dump's connection, tar's first
- * reads) gets going while the sites are prepared; until the pipeline reads it, the producer waits
- * on a full pipe. Whoever starts one either hands it to backupPipeline or cancels it.
- */
-export interface EarlyDump {
-  /** When it started (Date.now()), for the manifest's dump time. */
-  readonly startedAt: number;
-  /** The dump for the pipeline, which then stops it through `signal` (its own abort). */
-  take(signal: AbortSignal): Dump;
-  /** Stops the producer and waits until it has gone. */
-  cancel(): Promise<void>;
-}
-
-export function startDump(source: Source): EarlyDump {
-  const startedAt = Date.now();
-  const ac = new AbortController();
-  const dump = source.dump({ signal: ac.signal });
-  dump.done.catch(() => {});
-  return {
-    startedAt,
-    take(signal) {
-      if (signal.aborted) ac.abort(signal.reason);
-      else signal.addEventListener('abort', () => ac.abort(signal.reason), { once: true });
-      return dump;
-    },
-    async cancel() {
-      ac.abort();
-      dump.stream.destroy();
-      await dump.done.catch(() => {});
-    },
-  };
 }
 
 export interface SiteOutcome {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ let inFlight: string;
 
 beforeAll(async () => {
   ws = await workspaceWithData();
-  ctx = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\njobs:\n  files:\n    source: { type: files, paths: [./data] }\n`);
+  ctx = await ws.context(`sites:\n  a: { type: fs, path: ./site-a }\njobs:\n  files:\n    source: { type: files, paths: [./data] }\n  slow:\n    source: { type: command, dump: [sleep, '61.25'] }\n`);
   const folder = join(ws.dir, 'site-a', 'jobs', 'files', 'snapshots', '20261129T000000Z-other1');
   await mkdir(folder, { recursive: true });
   inFlight = join(folder, '.lifeboat-tmp-0123456789ab');
@@ -36,6 +36,17 @@ afterAll(async () => {
   ctx?.close();
   await ws?.cleanup();
 });
+
+/** Pids of this host's processes whose argument list is `argv`. */
+async function processesRunning(argv: string[]): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(join('/proc', entry, 'cmdline'), 'utf8').catch(() => '');
+    if (cmdline === argv.map((a) => `${a}\0`).join('')) found.push(Number(entry));
+  }
+  return found;
+}
 
 describe('backups and heals started by hand', () => {
   it('refuse while another process holds the job lease, naming it, and leave its upload alone', async () => {
@@ -56,6 +67,24 @@ describe('backups and heals started by hand', () => {
       expect((pruned as { stderr: string }).stderr).toContain(`another Lifeboat process (${OTHER}) is running this backup of files`);
       await promisify(execFile)(process.execPath, [bin, 'prune', 'files', '--dry-run', '-c', join(ws.dir, 'lifeboat.yaml')]);
       expect(existsSync(inFlight)).toBe(true);
+    } finally {
+      await theirs.release();
+    }
+  });
+
+  it('refuse from the command line after the dump started, and stop that dump', async () => {
+    // `lifeboat backup` starts the job's dump before it takes the lease (cli/commands/backup.ts).
+    const theirs = new JobLease(await ctx.jobSites(ctx.job('slow')), 'slow', 'backup', 60_000, OTHER);
+    expect((await theirs.acquire()).ok).toBe(true);
+    try {
+      const started = Date.now();
+      const cli = await promisify(execFile)(process.execPath, [bin, 'backup', 'slow', '-c', join(ws.dir, 'lifeboat.yaml')], { cwd: ws.dir }).catch((e: { code: number; stderr: string }) => e);
+      expect((cli as { code: number }).code).toBe(1);
+      expect((cli as { stderr: string }).stderr).toContain(`another Lifeboat process (${OTHER}) is running this backup of slow`);
+      // The refusal did not wait for the dump (a minute of sleep), and left no dump running.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(await processesRunning(['sleep', '61.25'])).toEqual([]);
+      expect(existsSync(join(ws.dir, 'site-a', 'jobs', 'slow'))).toBe(false);
     } finally {
       await theirs.release();
     }

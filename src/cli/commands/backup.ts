@@ -1,8 +1,9 @@
 /** `lifeboat backup <job>`: take one snapshot now and stream it to every site of the job. */
 import type { Command } from 'commander';
 import { Context } from '../../operations/context.ts';
-import { backup } from '../../operations/backup.ts';
-import { runLeasedByHand } from '../../operations/leased.ts';
+import type { BackupReport } from '../../operations/backup.ts';
+import { startDump } from '../../pipeline/early-dump.ts';
+import { createSource } from '../../sources/registry.ts';
 import { load } from '../config-path.ts';
 import { formatBytes, rate, type Out } from '../output.ts';
 
@@ -18,13 +19,30 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
         const ctx = new Context(await load(o.config));
         try {
           const started = Date.now();
-          // Under the job's lease, as a daemon's backups: another backup of the job may be running.
-          const r = await runLeasedByHand(ctx, jobName, signal, (leased) =>
-            backup(ctx, jobName, {
-              signal: leased,
-              onProgress: (p) => out.progress(() => `backup ${jobName}: ${formatBytes(p.sourceBytes)} read, ${formatBytes(p.storedBytes)} stored, ${rate(p.sourceBytes, started)}`),
-            }),
-          );
+          // The dump starts as soon as the job is known: before the lease is taken (two synced
+          // writes on every site) and before the data path's modules load (crypto, zstd, the
+          // fan-out), which then overlap pg_dump's connection and first queries. A process started
+          // by hand pays its start-up before the dump; a daemon does not. The dump waits on a full
+          // pipe until the backup reads it, and is stopped if the lease is refused.
+          const source = createSource(ctx.job(jobName).source);
+          const dump = startDump(source);
+          let handedOver = false;
+          let r: BackupReport;
+          try {
+            await dump.running;
+            const [{ backup }, { runLeasedByHand }] = await Promise.all([import('../../operations/backup.ts'), import('../../operations/leased.ts')]);
+            // Under the job's lease, as a daemon's backups: another backup of the job may be running.
+            r = await runLeasedByHand(ctx, jobName, signal, (leased) => {
+              handedOver = true;
+              return backup(ctx, jobName, {
+                signal: leased,
+                early: { source, dump },
+                onProgress: (p) => out.progress(() => `backup ${jobName}: ${formatBytes(p.sourceBytes)} read, ${formatBytes(p.storedBytes)} stored, ${rate(p.sourceBytes, started)}`),
+              });
+            });
+          } finally {
+            if (!handedOver) await dump.cancel();
+          }
           const m = r.manifest;
           const lines = [
             `${r.ok ? 'snapshot' : 'FAILED: snapshot'} ${r.snapshotId} of ${r.job}: committed on ${r.committed.length} of ${r.committed.length + r.failed.length} site(s) (${r.committed.join(', ') || 'none'}; at least ${r.minSites} needed)`,
