@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +186,29 @@ describe('the restore worker', () => {
     const ahead = new WorkerStart();
     const p = await Plaintext.start(input({ worker: ahead }));
     expect(ahead.take()).toBeUndefined();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+    await ahead.dispose();
+  });
+
+  it("takes over the worker that the launcher started for a restore, and none for other commands", async () => {
+    const { startEarlyWorker } = (await import(new URL('../../bin/early-worker.js', import.meta.url).href)) as { startEarlyWorker: (argv: string[], cli: string) => Promise<void> };
+    const slot = globalThis as unknown as Record<symbol, Worker | undefined>;
+    const key = Symbol.for('lifeboat.restoreWorker');
+    const sources = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    for (const argv of [['backup', 'job'], ['restore', 'job', '--to', 'x', '--dry-run'], ['drill', '--help']]) {
+      await startEarlyWorker(argv, sources);
+      expect(slot[key], argv.join(' ')).toBeUndefined();
+    }
+    await startEarlyWorker(['restore', 'job', '--to', 'x'], sources);
+    const early = slot[key];
+    expect(early).toBeDefined();
+    const ahead = new WorkerStart();
+    expect(slot[key]).toBeUndefined();
+    expect((ahead as unknown as { worker?: Worker }).worker?.threadId).toBe(early!.threadId);
+    // It runs a restore like any other.
+    const p = await Plaintext.start(input({ worker: ahead }));
     const chunks: Buffer[] = [];
     for await (const c of p) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(plain)).toBe(true);

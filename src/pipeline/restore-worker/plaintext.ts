@@ -55,7 +55,7 @@ export class WorkerStart {
   private exited = false;
 
   constructor() {
-    const worker = new Worker(WORKER);
+    const worker = takeEarlyWorker() ?? new Worker(WORKER);
     worker.unref();
     // A thread that failed to start is not handed out: the restore starts a fresh one, whose
     // failure it then hears of.
@@ -78,6 +78,18 @@ export class WorkerStart {
     this.worker = undefined;
     await worker?.terminate();
   }
+}
+
+/**
+ * The worker that bin/lifeboat started before the CLI loaded (bin/early-worker.js says why), once;
+ * undefined when there is none or it has already exited.
+ */
+function takeEarlyWorker(): Worker | undefined {
+  const slot = globalThis as unknown as Record<symbol, Worker | undefined>;
+  const key = Symbol.for('lifeboat.restoreWorker');
+  const worker = slot[key];
+  slot[key] = undefined;
+  return worker && worker.threadId !== -1 ? worker : undefined;
 }
 
 function listen(server: Server, path: string): Promise<void> {
