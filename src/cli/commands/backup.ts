@@ -19,11 +19,12 @@ export function register(program: Command, run: (fn: (out: Out, signal: AbortSig
         const ctx = new Context(await load(o.config));
         try {
           const started = Date.now();
-          // The dump starts as soon as the job is known: before the lease is taken (two synced
-          // writes on every site) and before the data path's modules load (crypto, zstd, the
-          // fan-out), which then overlap pg_dump's connection and first queries. A process started
-          // by hand pays its start-up before the dump; a daemon does not. The dump waits on a full
-          // pipe until the backup reads it, and is stopped if the lease is refused.
+          // The dump starts as soon as the job is known: before the lease is taken (synced writes
+          // on the job's first site, or a request to it) and before the data path's modules load
+          // (crypto, zstd, the fan-out), which then overlap pg_dump's connection and first
+          // queries. A process started by hand pays its start-up before the dump; a daemon does
+          // not. The dump waits on a full pipe until the backup reads it, and is stopped if the
+          // lease is refused (bench/README.md, "A thirteenth machine").
           const source = createSource(ctx.job(jobName).source);
           const dump = startDump(source);
           let handedOver = false;
