@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { MysqlSourceConfig } from '../../config/model.ts';
 import { LifeboatError, describeError } from '../../errors.ts';
+import { withBufferedStdout } from '../buffered-stdout.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import { writeFailure } from '../partial.ts';
@@ -57,7 +58,7 @@ export class MysqlSource implements Source {
         ];
         if (this.cfg.databases.length === 1) args.push('--', this.cfg.databases[0]!);
         else args.push('--databases', '--', ...this.cfg.databases);
-        const child = spawnProducer({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }, o.signal, undefined, out);
+        const child = spawnProducer(withBufferedStdout({ cmd: tools.dump, args, what: `${tools.dump} of ${where}` }), o.signal, undefined, out);
         await child.spawned;
         started();
         await child.done;

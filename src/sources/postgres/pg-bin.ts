@@ -11,8 +11,9 @@
  *   version, the server's version, the table inventory): CPU taken from pg_dump and the server.
  * The lookup happens once per tool and process (a few stat calls).
  */
-import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
-import { basename, delimiter, join } from 'node:path';
+import { readdirSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { executable, findExecutable } from '../executable.ts';
 
 export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall';
 
@@ -34,26 +35,13 @@ export function pgBin(tools: PgTools, name: PgToolName): string {
   return bin;
 }
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * `name` as PATH finds it; when that is Debian's pg_wrapper, the newest `ROOT/N/bin/name` instead.
  * Anything else (no such tool, another layout, an unreadable folder) leaves `name` to PATH, so a
  * missing tool still fails where it is spawned, with the usual message.
  */
 export function unwrap(name: string, path: string, root: string): string {
-  const onPath = path
-    .split(delimiter)
-    .filter(Boolean)
-    .map((dir) => join(dir, name))
-    .find(executable);
+  const onPath = findExecutable(name, path);
   if (!onPath) return name;
   let target: string;
   try {
@@ -77,10 +65,5 @@ export function unwrap(name: string, path: string, root: string): string {
  * calls instead of starting the tool, for a check that must not delay what runs beside it.
  */
 export function pgToolInstalled(tools: PgTools, name: PgToolName): boolean {
-  const bin = pgBin(tools, name);
-  if (bin.includes('/')) return executable(bin);
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .some((dir) => executable(join(dir, bin)));
+  return findExecutable(pgBin(tools, name), process.env.PATH ?? '') !== undefined;
 }

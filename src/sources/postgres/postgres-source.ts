@@ -18,6 +18,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, describeError } from '../../errors.ts';
 import type { PostgresSourceConfig } from '../../config/model.ts';
+import { withBufferedStdout } from '../buffered-stdout.ts';
 import { deferredDump, runConsumer, spawnProducer } from '../child.ts';
 import { describeDb, isDbUrl, parseDbUrl, sameDatabase, type DbConnection } from '../db-url.ts';
 import { describeTarget } from '../url-target.ts';
@@ -110,7 +111,8 @@ export class PostgresSource implements Source {
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       o.signal.addEventListener('abort', stop, { once: true });
-      const child = spawnProducer({ cmd: pgBin(this.tools, 'pg_dump'), args: this.dumpArgs(), env: libpqEnv(c), what: `pg_dump of ${where}` }, ac.signal, undefined, out);
+      const spec = withBufferedStdout({ cmd: pgBin(this.tools, 'pg_dump'), args: this.dumpArgs(), env: libpqEnv(c), what: `pg_dump of ${where}` });
+      const child = spawnProducer(spec, ac.signal, undefined, out);
       child.done.catch(() => {});
       await child.spawned;
       started();
