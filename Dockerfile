@@ -43,9 +43,10 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/lifeboat --create-home life
 USER 10001:10001
 
 # One malloc arena: a backup's peak memory drops by about a fifth, and a daemon keeps less of what
-# its restores freed (see bin/lifeboat).
+# its restores freed; malloc's heap on transparent huge pages: fewer page faults (see bin/lifeboat).
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=1 \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
     NODE_COMPILE_CACHE=/var/lib/lifeboat/.compile-cache
 
 VOLUME ["/etc/lifeboat", "/var/lib/lifeboat"]

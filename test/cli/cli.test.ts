@@ -102,4 +102,19 @@ describe('lifeboat CLI', () => {
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
+
+  it("runs under its first line's malloc settings; a user's own glibc tunables follow them and win", async () => {
+    // Run as an executable (not through node, which skips the first line): the dump child
+    // inherits the launcher's environment and writes it down.
+    const seen = join(dir, 'malloc-env.txt');
+    const job = `  env:\n    source: { type: command, dump: [sh, -c, 'printf "%s|%s" "$MALLOC_ARENA_MAX" "$GLIBC_TUNABLES" > "${seen}"; echo x'] }\n`;
+    const cfg = `encryption:\n  recipientsFile: ./k2/r.txt\nsites:\n  a: { type: fs, path: ./a }\njobs:\n${job}`;
+    await writeFile(join(dir, 'env.yaml'), cfg);
+    const run = (env: NodeJS.ProcessEnv) => execFileP(bin, ['backup', 'env', '-c', 'env.yaml'], { cwd: dir, env });
+    const { GLIBC_TUNABLES: _, ...plain } = process.env;
+    await run(plain);
+    expect(await readFile(seen, 'utf8')).toBe('1|glibc.malloc.hugetlb=1:');
+    await run({ ...plain, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
+    expect(await readFile(seen, 'utf8')).toBe('1|glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0');
+  });
 });
