@@ -34,8 +34,9 @@ const ws = await benchWorkspace(() => `sites:\n  a: { type: fs, path: ./a }\n  b
 const profDir = join(ws.dir, 'prof');
 try {
   execFileSync('sh', ['-c', `tar -cf - -C "${data}" . | cat > /dev/null`]);
-  // The sources, not the bundle: the profiles then name the files the time is spent in.
-  const profiled = `LIFEBOAT_SOURCES=1 "${process.execPath}" --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat"`;
+  // The sources, not the bundle: the profiles then name the files the time is spent in. Node
+  // skips bin/lifeboat's first line when it is named: its settings are given here.
+  const profiled = `MALLOC_ARENA_MAX=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 LIFEBOAT_SOURCES=1 "${process.execPath}" --initial-old-space-size=64 --cpu-prof --cpu-prof-dir="${profDir}" "${root}/bin/lifeboat"`;
   if (restore) execFileSync('sh', ['-c', `${lifeboatCmd} backup bench -c "${ws.config}"`]);
   const m = await measure(restore ? `${profiled} restore bench -c "${ws.config}" --site a --to "${ws.dir}/restored" && sync -f "${ws.dir}"` : `${profiled} backup bench -c "${ws.config}"`);
   // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile (0 is the main thread;
