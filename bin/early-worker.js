@@ -9,29 +9,13 @@
 // twelfth machine) a database restore gained nothing. The restore takes it over (WorkerStart in
 // src/pipeline/restore-worker/plaintext.ts, through the global below); unused, it does not keep
 // the process alive.
-// Not for a restore into a database (`--to` a URL; a command source may take URLs too, and then
-// starts its worker with the restore): preparing that target (a psql or mysql run that creates
-// the database) takes longer than the worker's start, so a worker started with the restore is
-// ready in time, and one started here only takes a core from the CLI's own loading.
-// Measured on a 2-core VM, 8 alternating CLI restores of bench's random-data database each: psql
-// started 0.27-0.34 s after the command without it against 0.35-0.51 s with it, pg_restore at
-// 0.66 against 0.73 s (medians).
 const KEY = Symbol.for('lifeboat.restoreWorker');
-
-/** The value of `--to` in `argv`, as commander reads it (`--to X` or `--to=X`). */
-function target(argv) {
-  const i = argv.findIndex((a) => a === '--to' || a.startsWith('--to='));
-  if (i < 0) return undefined;
-  return argv[i] === '--to' ? argv[i + 1] : argv[i].slice('--to='.length);
-}
 
 /** Starts the worker when `argv` (the CLI's arguments) runs a restore; `cli` is the module bin/lifeboat loads. */
 export async function startEarlyWorker(argv, cli) {
   const [command] = argv;
   if (command !== 'restore' && command !== 'drill') return;
   if (argv.some((a) => a === '--dry-run' || a === '--help' || a === '-h')) return;
-  // A URL, as src/sources/url-target.ts tells them from paths.
-  if (command === 'restore' && /^[a-z][a-z0-9+.-]*:\/\//i.test(target(argv) ?? '')) return;
   const { Worker } = await import('node:worker_threads');
   // The bundle's worker sits beside its cli.js; the sources' beside the pipeline.
   const url = cli.endsWith('.js') ? new URL('../dist/restore-worker.js', import.meta.url) : new URL('../src/pipeline/restore-worker/worker.ts', import.meta.url);
