@@ -139,7 +139,10 @@ async function streamPart(input: PartInput): Promise<PartResult> {
     input.signal.removeEventListener('abort', onOuterAbort);
     if (input.signal.aborted) throw new LifeboatError('ABORTED', `backup of ${input.job} aborted; nothing was committed`);
     const dumpError = await dump.done.then(() => undefined, (e: unknown) => e);
-    const cause = dumpError ?? err;
+    // A dump that was only stopped here (above, because the sites failed: a full disk on every
+    // one of them, say) explains nothing; the sites' failure does.
+    const stoppedHere = dumpError instanceof LifeboatError && dumpError.code === 'ABORTED';
+    const cause = stoppedHere ? err : (dumpError ?? err);
     if (cause instanceof LifeboatError) throw cause;
     throw new LifeboatError('BACKUP_FAILED', `backup of ${input.job} failed: ${describeError(cause)}`);
   }
