@@ -14,9 +14,22 @@ describe('one frame', () => {
     expect((await decompressFrame(frame, data.length)).equals(data)).toBe(true);
   });
 
+  it('hands out the output buffer itself, not a copy, though zstd delivers it in pieces', async () => {
+    // The stream's own buffer (outBytes, or one byte more than the frame's size) under a view of
+    // the result: joining the pieces into a copy left that buffer for the collector.
+    const frame = await compressFrame(data, { level: 3, outBytes: 1 << 20, checksum: true });
+    expect(frame.buffer.byteLength).toBe(1 << 20);
+    expect(frame.byteOffset).toBe(0);
+    const plain = await decompressFrame(frame, data.length);
+    expect(plain.buffer.byteLength).toBe(data.length + 1);
+    expect(plain.equals(data)).toBe(true);
+  });
+
   it('joins the pieces when the output buffer was sized too small', async () => {
     const frame = await compressFrame(data, { level: 3, outBytes: 64 << 10, checksum: true });
     expect(zstdDecompressSync(frame).equals(data)).toBe(true);
+    // A copy of its own: the stream's buffers were freed once it had ended.
+    expect(frame.buffer.byteLength).toBe(frame.length);
   });
 
   it('refuses a frame that holds more than its stated size, and one that is damaged', async () => {
