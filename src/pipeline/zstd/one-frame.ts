@@ -9,11 +9,12 @@
  * into that one buffer, and the result is the only view of its memory: the next stage may free it
  * (memory.ts) as soon as it has copied it.
  *
- * The stream hands its output out in several pieces even then (zstd returns after each block it
- * flushes; every frame of a 1 GiB backup came in 2 or more). The pieces lie one after another in
- * the output buffer, so the result is one view over them (joined(), below) — not a copy, which
- * left the pieces' buffer, a frame's worth of memory, for the collector: ~1 GB per GiB backed up,
- * a full collection every ~0.3 s (bench/README.md, "A sixteenth machine").
+ * The stream hands its output out in several pieces even then (node:zlib emits what each of its
+ * calls into zstd produced; every compressed frame of a 1 GiB backup came in 2 or more). The
+ * pieces lie one after another in the output buffer, so the result is one view over them
+ * (joined(), below) — not a copy, which left the pieces' buffer, a frame's worth of memory, for
+ * the collector: ~1 GB per GiB backed up, a full collection every ~0.3 s (bench/README.md, "A
+ * sixteenth machine").
  */
 import { release } from '../../memory.ts';
 import { constants as zlibConstants, createZstdCompress, createZstdDecompress, type ZstdCompress, type ZstdDecompress } from 'node:zlib';
